@@ -1,0 +1,80 @@
+/* err.c - error records and their mapping to HTTP statuses and user text.
+ * Layer: core. Trust: messages may quote untrusted bytes; they go to logs only. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+
+void
+err_set_at(struct err *e, enum err_kind kind, const char *where,
+           const char *fmt, ...)
+{
+    va_list ap;
+
+    xassert(kind != ERR_NONE);
+    if (e == NULL || e->kind != ERR_NONE)
+        return;
+    e->kind = kind;
+    e->where = where;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+}
+
+void
+err_clear(struct err *e)
+{
+    e->kind = ERR_NONE;
+    e->where = NULL;
+    e->msg[0] = '\0';
+}
+
+static const struct {
+    int status;
+    const char *name;
+    const char *text;
+} err_table[] = {
+    [ERR_NONE] = {200, "none", "No error."},
+    [ERR_INTERNAL] = {500, "internal",
+                      "Something went wrong inside postern. Please try "
+                      "again; if it keeps happening, tell the administrator."},
+    [ERR_INPUT] = {400, "input", "The request was not valid."},
+    [ERR_AUTH] = {401, "auth", "Please log in."},
+    [ERR_CSRF] = {403, "csrf",
+                  "The form had expired or did not come from this site. "
+                  "Please reload the page and try again."},
+    [ERR_NOT_FOUND] = {404, "not_found", "That page does not exist."},
+    [ERR_METHOD] = {405, "method", "That method is not allowed here."},
+    [ERR_LIMIT] = {413, "limit", "The request was too large."},
+    [ERR_UNSUPPORTED] = {400, "unsupported",
+                         "Your mail server does not support that."},
+    [ERR_REFUSED] = {502, "refused", "The mail server refused the request."},
+    [ERR_PROTO] = {502, "protocol",
+                   "The mail server sent an answer postern cannot read."},
+    [ERR_CONN] = {502, "connection", "The mail server could not be reached."},
+    [ERR_TIMEOUT] = {504, "timeout", "The mail server did not answer in time."},
+    [ERR_ABORTED] = {500, "aborted", "The request was cancelled."},
+    [ERR_CONFIG] = {500, "config", "postern is not configured correctly."},
+};
+
+int
+err_http_status(const struct err *e)
+{
+    xassert((size_t)e->kind < N_ELEMENTS(err_table));
+    return err_table[e->kind].status;
+}
+
+const char *
+err_kind_name(enum err_kind kind)
+{
+    xassert((size_t)kind < N_ELEMENTS(err_table));
+    return err_table[kind].name;
+}
+
+const char *
+err_user_text(enum err_kind kind)
+{
+    xassert((size_t)kind < N_ELEMENTS(err_table));
+    return err_table[kind].text;
+}

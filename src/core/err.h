@@ -1,0 +1,51 @@
+/* err.h - error categories and the error record every fallible call fills.
+ * Layer: core. The message is for logs; users see err_user_text(). */
+#ifndef POSTERN_CORE_ERR_H
+#define POSTERN_CORE_ERR_H
+
+#include "core/attr.h"
+
+enum err_kind {
+    ERR_NONE = 0,
+    ERR_INTERNAL,    /* our bug or a system failure        -> 500 */
+    ERR_INPUT,       /* bad request from the browser       -> 400 */
+    ERR_AUTH,        /* no session, login failed           -> 401 */
+    ERR_CSRF,        /* missing or wrong CSRF token        -> 403 */
+    ERR_NOT_FOUND,   /* folder/message/part/page not found -> 404 */
+    ERR_METHOD,      /* path exists, method does not       -> 405 */
+    ERR_LIMIT,       /* input over a cap                   -> 413 */
+    ERR_UNSUPPORTED, /* backend cannot (POP3 folders)      -> 400 */
+    ERR_REFUSED,     /* server said NO                     -> 502 */
+    ERR_PROTO,       /* server broke the protocol          -> 502 */
+    ERR_CONN,        /* connect, TLS, read, write failed   -> 502 */
+    ERR_TIMEOUT,     /* deadline passed                    -> 504 */
+    ERR_ABORTED,     /* a sink asked to stop (client went away) */
+    ERR_CONFIG       /* bad configuration: exit status 2 at start-up */
+};
+
+struct err {
+    enum err_kind kind;
+    const char *where; /* __func__ of the first err_set() */
+    char msg[256];     /* for the log; never shown raw to the user */
+};
+
+/* Records the first error only: a later err_set() on an already set err
+ * is ignored, so the root cause survives as it travels up. */
+#define err_set(e, k, ...) err_set_at((e), (k), __func__, __VA_ARGS__)
+void err_set_at(struct err *e, enum err_kind kind, const char *where,
+                const char *fmt, ...) ATTR_PRINTF(4, 5);
+
+/* Forgets any recorded error. */
+void err_clear(struct err *e);
+
+/* HTTP status for the category (DESIGN §3). ERR_NONE maps to 200. */
+int err_http_status(const struct err *e);
+
+/* Short lower-case name of the category, for logs and JSON error codes
+ * ("input", "not_found", ...). Never NULL. */
+const char *err_kind_name(enum err_kind kind);
+
+/* A fixed, polite sentence for the category, safe to show to anyone. */
+const char *err_user_text(enum err_kind kind);
+
+#endif

@@ -1,0 +1,40 @@
+/* limits.h - every cap on untrusted input, in one place. Crossing one is
+ * ERR_LIMIT. Layer: core. Each cap has a unit test that crosses it by one. */
+#ifndef POSTERN_CORE_LIMITS_H
+#define POSTERN_CORE_LIMITS_H
+
+/* From the browser */
+#define LIM_HTTP_URL (8u * 1024)            /* request line / URL */
+#define LIM_HTTP_HEADERS (16u * 1024)       /* all headers together */
+#define LIM_HTTP_HEADER_COUNT 100u          /* header fields per request */
+#define LIM_FORM_URLENCODED (1u * 1024 * 1024)
+#define LIM_FORM_FIELDS 2000u               /* fields in one query or form */
+#define LIM_COOKIES 50u                     /* cookies in one request */
+#define LIM_ACTION_UIDS 1000u
+#define LIM_PAGE_SIZE 200u                  /* messages per page */
+#define LIM_PAGE_INDEX (1u << 24)           /* page number; store clamps */
+#define LIM_SEARCH_QUERY 512u
+
+/* From mail servers */
+#define LIM_IMAP_LINE (8u * 1024 * 1024)    /* bare SEARCH on huge folders */
+#define LIM_IMAP_LINE_PRELOGIN (8u * 1024)  /* stricter before auth */
+#define LIM_IMAP_LITERAL_MEM (1u * 1024 * 1024) /* larger: sink or fail */
+#define LIM_IMAP_DEPTH 64u
+#define LIM_IMAP_TOKENS 1000000u
+#define LIM_POP3_LINE (8u * 1024)
+
+/* From messages */
+#define LIM_MIME_PARTS 1000u
+#define LIM_MIME_DEPTH 32u
+#define LIM_SANITIZE_INPUT (8u * 1024 * 1024)
+
+/* From templates and view models */
+#define LIM_TEMPLATE_DEPTH 16u              /* nested partials */
+#define LIM_TEMPLATE_SECTION_DEPTH 64u      /* nested sections */
+#define LIM_JSON_DEPTH 64u
+
+/* From the configuration */
+#define LIM_CONFIG_FILE (1u * 1024 * 1024)
+#define LIM_CONFIG_SERVERS 64u
+
+#endif
