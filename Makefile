@@ -1,0 +1,104 @@
+# postern - webmail gateway. `make` builds ./postern; `make check` runs every
+# test; `make demo` runs postern against private mail servers. See README.md.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/postern
+SYSCONFDIR ?= $(PREFIX)/etc
+VERSION = 0.1.0
+
+PKGS = openssl fcgi libmicrohttpd json-c gmime-3.0 glib-2.0 gumbo
+CC ?= cc
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wimplicit-fallthrough
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc \
+       -DPOSTERN_VERSION='"$(VERSION)"' \
+       -DPOSTERN_DATADIR='"$(DATADIR)"' \
+       -DPOSTERN_DEFAULT_CONFIG='"conf/postern.conf"' \
+       $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+# Debian packages: to build, and to test (servers, browser, tools).
+DEB_BUILD = gcc make pkg-config libssl-dev libfcgi-dev libmicrohttpd-dev \
+	libjson-c-dev libgmime-3.0-dev libgumbo-dev
+DEB_TEST = libcmocka-dev dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix \
+	nginx-light openssl python3 curl procps iproute2
+
+BUILD = build
+SRC = $(filter-out src/main.c,$(wildcard src/*/*.c))
+OBJ = $(SRC:%.c=$(BUILD)/%.o)
+LIBPOSTERN = $(BUILD)/libpostern.a
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
+	-DMUSTACHE_SPEC_DIR='"$(abspath ../shared/testdata/mustache-spec)"' \
+	-DTEST_DATA_DIR='"$(abspath tests/unit/data)"' \
+	-DSOURCE_DIR='"$(CURDIR)"'
+
+.PHONY: all deps check demo install uninstall clean unit lint
+
+all: postern
+
+postern: $(BUILD)/src/main.o $(LIBPOSTERN)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(LIBPOSTERN): $(OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard src/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBPOSTERN) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIBPOSTERN) $(LIBS) \
+		$(shell pkg-config --libs cmocka 2>/dev/null)
+
+unit: $(UNIT_BIN)
+
+# Installs the Debian packages that are missing; does nothing when all are
+# there (no apt-get update either).
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+check: deps
+	$(MAKE) all unit
+	tests/run.sh
+
+lint:
+	tests/lint/layers.sh
+
+demo: deps
+	$(MAKE) all
+	tests/env/demo.sh
+
+install: postern
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates \
+		$(DESTDIR)$(DATADIR)/static $(DESTDIR)$(SYSCONFDIR)/postern
+	install -m 755 postern $(DESTDIR)$(BINDIR)/postern
+	install -m 644 templates/*.mustache $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 static/* $(DESTDIR)$(DATADIR)/static/
+	sed -e 's|^data_dir = .*|data_dir = $(DATADIR)|' conf/postern.conf \
+		> $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
+	install -m 644 conf/nginx-postern.conf conf/postern.service \
+		$(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/postern
+	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
+
+clean:
+	rm -rf $(BUILD) postern

@@ -1,0 +1,71 @@
+/* view.c - shared view-model helpers and the small pages (login, error).
+ * Layer: view. Trust: inputs may be untrusted; they are only stored here. */
+#include <string.h>
+
+#include "view/view.h"
+
+static void
+view_obj_put(void *o)
+{
+    json_object_put(o);
+}
+
+struct json_object *
+view_obj_new(struct arena *a)
+{
+    struct json_object *o = json_object_new_object();
+
+    arena_defer(a, view_obj_put, o);
+    return o;
+}
+
+void
+view_add_str(struct json_object *o, const char *key, const char *s)
+{
+    json_object_object_add(o, key,
+                           s != NULL ? json_object_new_string(s) : NULL);
+}
+
+struct json_object *
+view_login(struct arena *a, const struct cfg *cfg, const char *user,
+           const char *server, const char *error)
+{
+    struct json_object *v = view_obj_new(a);
+    struct json_object *servers = json_object_new_array();
+
+    for (size_t i = 0; i < cfg->n_servers; i++) {
+        struct json_object *s = json_object_new_object();
+        const char *name = cfg->servers[i]->name;
+
+        view_add_str(s, "name", name);
+        json_object_object_add(
+            s, "selected",
+            json_object_new_boolean(server != NULL
+                                        ? strcmp(server, name) == 0
+                                        : i == 0));
+        json_object_array_add(servers, s);
+    }
+    view_add_str(v, "title", "Log in");
+    json_object_object_add(v, "servers", servers);
+    json_object_object_add(v, "choose_server",
+                           json_object_new_boolean(cfg->n_servers > 1));
+    view_add_str(v, "user", user != NULL ? user : "");
+    view_add_str(v, "error", error);
+    return v;
+}
+
+struct json_object *
+view_error(struct arena *a, int status, const char *code, const char *message,
+           const char *retry_url)
+{
+    struct json_object *v = view_obj_new(a);
+    struct json_object *e = json_object_new_object();
+
+    view_add_str(e, "code", code);
+    view_add_str(e, "message", message);
+    json_object_object_add(v, "error", e);
+    json_object_object_add(v, "status", json_object_new_int(status));
+    view_add_str(v, "title", message);
+    view_add_str(v, "retry_url", retry_url);
+    return v;
+}

@@ -1,0 +1,30 @@
+/* view.h - view models: json-c objects built from plain data, one builder
+ * per page. Layer: view. Strings put here are escaped when rendered. */
+#ifndef POSTERN_VIEW_VIEW_H
+#define POSTERN_VIEW_VIEW_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "core/arena.h"
+#include "core/cfg.h"
+
+/* A new empty object released at arena_free(). Children added with
+ * json_object_object_add() are owned by their parent. */
+struct json_object *view_obj_new(struct arena *a);
+
+/* Adds key: s (a JSON null when s is NULL). */
+void view_add_str(struct json_object *o, const char *key, const char *s);
+
+/* The login page: servers to choose from (a list only when there are
+ * several), the user name typed so far, an error to show (may be NULL). */
+struct json_object *view_login(struct arena *a, const struct cfg *cfg,
+                               const char *user, const char *server,
+                               const char *error);
+
+/* An error page or JSON error: {"error":{"code","message"},"status"}.
+ * retry_url may be NULL. */
+struct json_object *view_error(struct arena *a, int status, const char *code,
+                               const char *message, const char *retry_url);
+
+#endif

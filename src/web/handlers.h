@@ -1,0 +1,14 @@
+/* handlers.h - every route handler, one h_<page>.c file each.
+ * Layer: web. Each validates input, asks the store, builds a view, renders. */
+#ifndef POSTERN_WEB_HANDLERS_H
+#define POSTERN_WEB_HANDLERS_H
+
+#include "web/router.h"
+
+route_handler_fn h_root;         /* GET /: login form (h_login.c) */
+route_handler_fn h_healthz;      /* GET /healthz (h_health.c) */
+route_handler_fn h_metrics;      /* GET /metrics (h_health.c) */
+route_handler_fn h_static;       /* GET /static/NAME (h_static.c) */
+route_handler_fn h_not_built;    /* routes whose issue has not landed */
+
+#endif

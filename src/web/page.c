@@ -1,0 +1,47 @@
+/* page.c - content negotiation and error pages.
+ * Layer: web. No HTML is written here: templates hold all markup. */
+#include <string.h>
+
+#include "core/log.h"
+#include "view/render.h"
+#include "view/view.h"
+#include "web/app.h"
+#include "web/page.h"
+
+int
+page_render(struct request *req, struct response *resp, const char *tmpl,
+            struct json_object *view, struct err *err)
+{
+    if (request_wants_json(req)) {
+        response_set_header(resp, req->arena, "Content-Type",
+                            "application/json");
+        render_json(view, resp->body);
+        return 0;
+    }
+    view_add_str(view, "base", web_app_base_path(req->app));
+    response_set_header(resp, req->arena, "Content-Type",
+                        "text/html; charset=utf-8");
+    return render_html(req->app->templates, tmpl, view, resp->body, err);
+}
+
+void
+page_error(struct request *req, struct response *resp, const struct err *err)
+{
+    int status = err_http_status(err);
+    struct json_object *view;
+    struct err rerr = {0};
+
+    resp->status = status;
+    g_string_truncate(resp->body, 0);
+    view = view_error(req->arena, status, err_kind_name(err->kind),
+                      err_user_text(err->kind), NULL);
+    if (page_render(req, resp, "error", view, &rerr) < 0) {
+        /* the error template itself is broken: still never a blank page */
+        log_error("error page: %s", rerr.msg);
+        g_string_truncate(resp->body, 0);
+        response_set_header(resp, req->arena, "Content-Type",
+                            "text/plain; charset=utf-8");
+        g_string_append_printf(resp->body, "%d %s\n", status,
+                               err_user_text(err->kind));
+    }
+}

@@ -1,0 +1,103 @@
+/* request.h - the one request/response shape every front end fills.
+ * Layer: web. Trust: every field of a request is UNTRUSTED browser input. */
+#ifndef POSTERN_WEB_REQUEST_H
+#define POSTERN_WEB_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <glib.h>
+
+#include "core/arena.h"
+#include "core/attr.h"
+#include "core/err.h"
+
+struct web_app;
+
+struct kv {
+    const char *name;  /* header names are lower-cased */
+    const char *value;
+    size_t value_len;  /* form values may hold any byte but NUL */
+};
+
+struct kv_list {
+    struct kv *items;  /* arena-owned */
+    size_t n, cap;
+};
+
+struct request {
+    struct arena *arena;        /* everything below lives here */
+    const struct web_app *app;
+    long long start_us;         /* monotonic, for the access log */
+
+    const char *method;         /* "GET", "POST", ... */
+    const char *raw_uri;        /* as sent: path?query */
+    const char *path;           /* decoded, below base_path, starts '/' */
+    struct kv_list query;       /* decoded query parameters, in order */
+    struct kv_list headers;     /* lower-case names */
+    size_t header_bytes;        /* names + values, for the header cap */
+    struct kv_list cookies;     /* parsed lazily by request_cookie() */
+    bool cookies_parsed;
+    const unsigned char *body;  /* NULL when none */
+    size_t body_len;
+    const char *client_addr;    /* "127.0.0.1", never NULL */
+    bool is_https;
+};
+
+/* A body producer for streamed responses: fills buf with up to max bytes,
+ * returns the count, 0 at the end, -1 on error (the front end aborts the
+ * connection). Called from the front end's thread after the handler. */
+typedef ssize_t response_stream_fn(void *ctx, char *buf, size_t max);
+
+struct response {
+    int status;
+    struct kv_list headers;     /* in the order they go out */
+    GString *body;              /* arena-deferred; NULL if streamed */
+    response_stream_fn *stream;
+    void *stream_ctx;
+    long long stream_len;       /* -1 when unknown */
+};
+
+/* Zeroes req and ties it to arena and app. */
+void request_init(struct request *req, struct arena *arena,
+                  const struct web_app *app);
+
+/* Sets method and raw URI, splitting path from query and decoding both.
+ * base_path is stripped from the path; a path outside it, a bad %-escape,
+ * an encoded NUL, or a URL over LIM_HTTP_URL is an error (ERR_NOT_FOUND
+ * for outside the base, ERR_LIMIT for length, else ERR_INPUT). */
+ATTR_NODISCARD int request_set_uri(struct request *req, const char *method,
+                                   const char *raw_uri, struct err *err);
+
+/* Adds a header (name lower-cased). Fails with ERR_LIMIT when the headers
+ * together pass max_bytes or LIM_HTTP_HEADER_COUNT. */
+ATTR_NODISCARD int request_add_header(struct request *req, const char *name,
+                                      const char *value, size_t max_bytes,
+                                      struct err *err);
+
+/* The first header of that (lower-case) name, or NULL. */
+const char *request_header(const struct request *req, const char *name);
+
+/* The first query parameter of that name, or NULL. */
+const char *request_query(const struct request *req, const char *name);
+
+/* The cookie of that name, or NULL. */
+const char *request_cookie(struct request *req, const char *name);
+
+/* True when the client asked for JSON: "Accept: application/json" or the
+ * query parameter format=json. */
+bool request_wants_json(const struct request *req);
+
+/* Appends to a list; strings must already be arena-owned. */
+void kv_list_add(struct arena *a, struct kv_list *list, const char *name,
+                 const char *value, size_t value_len);
+const char *kv_list_get(const struct kv_list *list, const char *name);
+
+/* Response helpers. Header values must not hold CR or LF (xassert). */
+void response_init(struct response *resp, struct arena *arena);
+void response_set_header(struct response *resp, struct arena *a,
+                         const char *name, const char *value);
+const char *response_header(const struct response *resp, const char *name);
+
+#endif

@@ -1,0 +1,169 @@
+/* static.c - in-memory static files with strong ETags.
+ * Layer: web. Trust: the request names a file; only a table lookup follows. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "web/static.h"
+
+#define STATIC_MAX_FILES 256u
+#define STATIC_MAX_FILE (4u * 1024 * 1024)
+
+struct static_file {
+    char *data;
+    size_t len;
+    const char *type;
+    char etag[24]; /* "\"" + 16 hex + "\"" */
+};
+
+struct web_static {
+    GHashTable *files; /* name -> struct static_file */
+};
+
+static const struct {
+    const char *suffix, *type;
+} static_types[] = {
+    {".css", "text/css; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".webmanifest", "application/manifest+json"},
+    {".woff2", "font/woff2"},
+};
+
+static void
+static_file_free(gpointer p)
+{
+    struct static_file *f = p;
+
+    g_free(f->data);
+    g_free(f);
+}
+
+struct web_static *
+web_static_load(const char *dir, struct err *err)
+{
+    struct web_static *st = g_new0(struct web_static, 1);
+    GError *gerr = NULL;
+    GDir *d = g_dir_open(dir, 0, &gerr);
+    const char *entry;
+
+    st->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                      static_file_free);
+    if (d == NULL) {
+        err_set(err, ERR_CONFIG, "static files: %s", gerr->message);
+        g_error_free(gerr);
+        web_static_free(&st);
+        return NULL;
+    }
+    while ((entry = g_dir_read_name(d)) != NULL) {
+        char *path = g_build_filename(dir, entry, NULL);
+        struct static_file *f;
+        gchar *sum;
+        gsize len;
+
+        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR) || entry[0] == '.') {
+            g_free(path);
+            continue;
+        }
+        if (g_hash_table_size(st->files) >= STATIC_MAX_FILES) {
+            err_set(err, ERR_CONFIG, "%s: more than %u static files", dir,
+                    STATIC_MAX_FILES);
+            g_free(path);
+            break;
+        }
+        f = g_new0(struct static_file, 1);
+        if (!g_file_get_contents(path, &f->data, &len, &gerr)) {
+            err_set(err, ERR_CONFIG, "%s: %s", path, gerr->message);
+            g_error_free(gerr);
+            static_file_free(f);
+            g_free(path);
+            break;
+        }
+        g_free(path);
+        if (len > STATIC_MAX_FILE) {
+            err_set(err, ERR_CONFIG, "%s/%s: larger than %u bytes", dir,
+                    entry, STATIC_MAX_FILE);
+            static_file_free(f);
+            break;
+        }
+        f->len = len;
+        f->type = "application/octet-stream";
+        for (size_t i = 0; i < N_ELEMENTS(static_types); i++) {
+            if (g_str_has_suffix(entry, static_types[i].suffix))
+                f->type = static_types[i].type;
+        }
+        sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                          (const guchar *)f->data, len);
+        g_snprintf(f->etag, sizeof(f->etag), "\"%.16s\"", sum);
+        g_free(sum);
+        g_hash_table_insert(st->files, g_strdup(entry), f);
+    }
+    g_dir_close(d);
+    if (err != NULL && err->kind != ERR_NONE) {
+        web_static_free(&st);
+        return NULL;
+    }
+    return st;
+}
+
+void
+web_static_free(struct web_static **stp)
+{
+    struct web_static *st = *stp;
+
+    if (st == NULL)
+        return;
+    g_hash_table_destroy(st->files);
+    g_free(st);
+    *stp = NULL;
+}
+
+/* RFC 9110 §13.1.2: a list of entity tags, or "*". */
+static bool
+static_etag_matches(const char *if_none_match, const char *etag)
+{
+    const char *p = if_none_match;
+    size_t elen = strlen(etag);
+
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, elen) == 0 &&
+            (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
+            return true;
+        while (*p != '\0' && *p != ',')
+            p++;
+    }
+    return false;
+}
+
+int
+web_static_serve(const struct web_static *st, struct request *req,
+                 struct response *resp, const char *name, struct err *err)
+{
+    const struct static_file *f = g_hash_table_lookup(st->files, name);
+    const char *inm = request_header(req, "if-none-match");
+
+    if (f == NULL) {
+        err_set(err, ERR_NOT_FOUND, "no static file %s", name);
+        return -1;
+    }
+    response_set_header(resp, req->arena, "ETag", f->etag);
+    response_set_header(resp, req->arena, "Cache-Control",
+                        "public, max-age=3600");
+    if (inm != NULL && static_etag_matches(inm, f->etag)) {
+        resp->status = 304;
+        return 0;
+    }
+    response_set_header(resp, req->arena, "Content-Type", f->type);
+    /* for HEAD the front end sends the length and drops the body */
+    g_string_append_len(resp->body, f->data, (gssize)f->len);
+    return 0;
+}
