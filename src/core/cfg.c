@@ -496,7 +496,7 @@ static int
 cfg_check_server_name(const struct cfg *c, const GPtrArray *servers,
                       const char *group, struct err *err)
 {
-    const char *name = group + strlen("server ");
+    const char *name = group + strlen("server");
 
     while (*name == ' ')
         name++;
@@ -524,6 +524,39 @@ cfg_check_server_name(const struct cfg *c, const GPtrArray *servers,
     return 0;
 }
 
+/* GKeyFile merges a repeated [section] silently; a repeated server section
+ * is almost always a copy-paste mistake, so look at the raw lines. */
+static int
+cfg_check_repeated_sections(const char *path, const char *data, size_t len,
+                            struct err *err)
+{
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                             NULL);
+    const char *p = data, *end = data + len;
+    int rc = 0;
+
+    while (p < end && rc == 0) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        char *line = g_strstrip(g_strndup(p, (size_t)(line_end - p)));
+        size_t n = strlen(line);
+
+        if (n > 2 && line[0] == '[' && line[n - 1] == ']') {
+            if (g_hash_table_contains(seen, line)) {
+                err_set(err, ERR_CONFIG, "%s: %s: section appears twice",
+                        path, line);
+                rc = -1;
+            }
+            g_hash_table_add(seen, line);
+        } else {
+            g_free(line);
+        }
+        p = line_end + 1;
+    }
+    g_hash_table_destroy(seen);
+    return rc;
+}
+
 struct cfg *
 cfg_load_data(const char *path, const char *data, size_t len,
               struct err *err)
@@ -541,6 +574,8 @@ cfg_load_data(const char *path, const char *data, size_t len,
                 LIM_CONFIG_FILE);
         goto fail;
     }
+    if (cfg_check_repeated_sections(path, data, len, err) < 0)
+        goto fail;
     if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
         err_set(err, ERR_CONFIG, "%s: %s", path, gerr->message);
         g_error_free(gerr);

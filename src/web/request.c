@@ -64,6 +64,7 @@ request_set_uri(struct request *req, const char *method, const char *raw_uri,
     char *path;
     size_t decoded_len;
 
+    req->query = (struct kv_list){0};
     req->method = arena_strdup(req->arena, method);
     req->raw_uri = arena_strdup(req->arena, raw_uri);
     if (len > LIM_HTTP_URL) {

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# run.sh - runs every test suite (lint, unit, integration) and ends with the
+# line "N passed, N failed". Called by `make check`; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+skipped=0
+failures=()
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+# Counts TAP lines ("ok N - name", "not ok N - name") from a suite's output.
+count_tap() {
+    local suite=$1 out=$2 rc=$3 p f s
+    p=$(grep -cE '^ok [0-9]+' "$out" | tr -d ' ')
+    s=$(grep -cE '^ok [0-9]+.*# ?[Ss][Kk][Ii][Pp]' "$out" | tr -d ' ')
+    f=$(grep -cE '^not ok [0-9]+' "$out" | tr -d ' ')
+    p=$((p - s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        # the suite died before reporting: that is a failure too
+        f=1
+        failures+=("$suite (exit $rc before reporting; see $out)")
+    fi
+    grep -E '^not ok [0-9]+' "$out" | sed "s|^|$suite: |" >>"$log_dir/failures.txt"
+    while IFS= read -r line; do failures+=("$suite: $line"); done \
+        < <(grep -E '^not ok [0-9]+' "$out")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + s))
+    printf '%-32s %3d passed, %d failed%s\n' "$suite" "$p" "$f" \
+        "$([ "$s" -gt 0 ] && echo ", $s skipped")"
+}
+
+run_suite() {
+    local suite=$1
+    shift
+    local out="$log_dir/$suite.log"
+    "$@" >"$out" 2>&1
+    count_tap "$suite" "$out" $?
+}
+
+: >"$log_dir/failures.txt"
+
+echo "== lint"
+run_suite lint tests/lint/layers.sh --tap
+
+echo "== unit"
+for t in build/tests/test_*; do
+    [ -x "$t" ] || continue
+    CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
+done
+
+echo "== integration"
+run_suite integration python3 tests/integration/run.py
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "Failures (logs in $log_dir/):"
+    printf '  %s\n' "${failures[@]}"
+    echo
+fi
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
