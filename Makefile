@@ -42,11 +42,12 @@ UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 all: postern
 
 postern: $(BUILD)/src/main.o $(LIBPOSTERN)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(LIBPOSTERN): $(OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@ar rcs $@ $^
 
 $(BUILD)/%.o: %.c $(wildcard src/*/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -55,7 +56,8 @@ $(BUILD)/%.o: %.c $(wildcard src/*/*.h) Makefile
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBPOSTERN) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIBPOSTERN) $(LIBS) \
+	@echo "  CC $<"
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(LIBPOSTERN) $(LIBS) \
 		$(shell pkg-config --libs cmocka 2>/dev/null)
 
 unit: $(UNIT_BIN)

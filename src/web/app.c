@@ -124,6 +124,7 @@ web_app_request_done(struct web_app *app, const struct request *req,
         g_atomic_int_inc(&app->responses_by_class[cls]);
     /* the path only: query strings may carry search terms */
     if (app->cfg->access_log)
-        log_info("access %s %s %s %d %llu %lldms", req->client_addr,
+        log_info("access %s %s %s %d %llu %lldms",
+                 req->client_addr[0] != '\0' ? req->client_addr : "-",
                  req->method, req->path, status, bytes, ms);
 }

@@ -1,0 +1,213 @@
+"""harness.py - starts what the integration tests talk to (the private mail
+servers of tests/env, postern serve, postern fcgi behind a private nginx)
+and stops all of it afterwards; small HTTP helpers for the tests."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+POSTERN = os.path.join(ROOT, "postern")
+WORK = os.path.join(ROOT, "build", "it")
+
+# Ports of the integration run; tests/env puts the mail servers at ENV_BASE+.
+ENV_BASE = int(os.environ.get("POSTERN_IT_ENV_BASE", "20000"))
+SERVE_PORT = int(os.environ.get("POSTERN_IT_PORT", "18080"))
+FCGI_PORT = SERVE_PORT + 1
+NGINX_PORT = SERVE_PORT + 2
+
+
+def read_env_file(path):
+    """KEY=value lines of tests/env's env.sh, quotes removed."""
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, value = line.split("=", 1)
+            if key.startswith("export "):
+                key = key[len("export "):]
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            env[key] = value
+    return env
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def write_config(path, mail, extra_postern="", extra_servers=""):
+    """A postern.conf pointing at the private Dovecot and Postfix."""
+    text = f"""[postern]
+listen = 127.0.0.1:{SERVE_PORT}
+data_dir = {ROOT}
+threads = 4
+connect_timeout = 5
+io_timeout = 10
+client_timeout = 10
+max_header_bytes = 4k
+max_body_bytes = 64k
+log_level = info
+{extra_postern}
+[server local]
+protocol = imap
+host = localhost
+port = {mail.get('IMAP_PORT', ENV_BASE + 143)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+smtp_host = localhost
+smtp_port = {mail.get('SUBMISSION_PORT', ENV_BASE + 587)}
+smtp_tls = starttls
+address_domain = postern.test
+
+[server local-imaps]
+protocol = imap
+host = localhost
+port = {mail.get('IMAPS_PORT', ENV_BASE + 993)}
+tls = implicit
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+{extra_servers}"""
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Process:
+    """A child process with its output in a log file."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.log_path = os.path.join(WORK, f"{name}.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env,
+                                     cwd=ROOT, start_new_session=True)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        """Signals the process, waits; returns its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+    def output(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Environment:
+    """Everything the suite runs against; one per run."""
+
+    def __init__(self):
+        self.mail = {}
+        self.procs = []
+        self.mail_dir = os.path.join(ROOT, "tests", "env", "run", "it")
+        self.nginx_dir = os.path.join(WORK, "nginx")
+        self.config = os.path.join(WORK, "postern.conf")
+        self.serve = None
+        self.fcgi = None
+
+    def start(self):
+        os.makedirs(WORK, exist_ok=True)
+        for port in (SERVE_PORT, FCGI_PORT, NGINX_PORT):
+            if not port_is_free(port):
+                raise RuntimeError(f"port {port} is taken: stop what holds it "
+                                   f"or set POSTERN_IT_PORT")
+        subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"), "start",
+                        "--dir", self.mail_dir, "--base", str(ENV_BASE)],
+                       check=True, cwd=ROOT)
+        self.mail = read_env_file(os.path.join(self.mail_dir, "env.sh"))
+        write_config(self.config, self.mail)
+        self.serve = self.spawn("serve", [POSTERN, "serve", "-c", self.config])
+        self.fcgi = self.spawn("fcgi", [POSTERN, "fcgi", "-c", self.config,
+                                        "--socket", f"127.0.0.1:{FCGI_PORT}"])
+        wait_port(SERVE_PORT)
+        wait_port(FCGI_PORT)
+        subprocess.run([os.path.join(ROOT, "tests/env/nginx.sh"), "start",
+                        "--dir", self.nginx_dir, "--port", str(NGINX_PORT),
+                        "--fcgi", f"127.0.0.1:{FCGI_PORT}"],
+                       check=True, cwd=ROOT)
+        wait_port(NGINX_PORT)
+
+    def spawn(self, name, argv, env=None):
+        p = Process(name, argv, env)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "tests/env/nginx.sh"), "stop",
+                        "--dir", self.nginx_dir], cwd=ROOT)
+        for p in self.procs:
+            p.stop()
+        subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"), "stop",
+                        "--dir", self.mail_dir], cwd=ROOT)
+
+
+ENV = Environment()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case name -> value (last wins)
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def request(port, method, path, headers=None, body=None, timeout=10):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        return Response(r.status, hdrs, data)
+    finally:
+        conn.close()
+
+
+def raw_request(port, data, timeout=10):
+    """Sends bytes as they are; returns the status line and the rest."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            chunks.append(b)
+    out = b"".join(chunks)
+    line = out.split(b"\r\n", 1)[0].decode("latin-1")
+    return line, out
