@@ -184,6 +184,112 @@ request_cookie(struct request *req, const char *name)
     return kv_list_get(&req->cookies, name);
 }
 
+int
+request_parse_form(struct request *req, struct err *err)
+{
+    const char *ct = request_header(req, "content-type");
+
+    if (req->form_parsed)
+        return 0;
+    req->form_parsed = true;
+    if (req->body_len == 0)
+        return 0;
+    if (ct == NULL ||
+        g_ascii_strncasecmp(ct, "application/x-www-form-urlencoded",
+                            strlen("application/x-www-form-urlencoded")) !=
+            0) {
+        err_set(err, ERR_INPUT, "form body of type %s",
+                ct != NULL ? ct : "(none)");
+        return -1;
+    }
+    return form_parse_urlencoded(req->arena, (const char *)req->body,
+                                 req->body_len, &req->form, err);
+}
+
+const char *
+request_form_get(const struct request *req, const char *name)
+{
+    return kv_list_get(&req->form, name);
+}
+
+int
+request_param_uint(const struct request *req, const char *name,
+                   unsigned dflt, unsigned min, unsigned max, unsigned *out,
+                   struct err *err)
+{
+    const char *v = request_query(req, name);
+    guint64 n;
+    char *end;
+
+    if (v == NULL || *v == '\0') {
+        *out = dflt;
+        return 0;
+    }
+    if (!g_ascii_isdigit(v[0]) || strlen(v) > 10)
+        goto bad;
+    n = g_ascii_strtoull(v, &end, 10);
+    if (*end != '\0' || n < min)
+        goto bad;
+    /* past the maximum is clamped: "page 99999999" means the last page */
+    *out = n > max ? max : (unsigned)n;
+    return 0;
+bad:
+    err_set(err, ERR_INPUT, "parameter %s is not a number from %u", name,
+            min);
+    return -1;
+}
+
+static bool
+request_text_ok(const char *v, size_t max)
+{
+    if (strlen(v) > max || !g_utf8_validate(v, -1, NULL))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+int
+request_param_folder(const struct request *req, const char *name,
+                     const char **out, struct err *err)
+{
+    const char *v = request_query(req, name);
+
+    if (v == NULL || *v == '\0') {
+        err_set(err, ERR_INPUT, "parameter %s (a folder) is missing", name);
+        return -1;
+    }
+    if (!request_text_ok(v, 1000)) {
+        err_set(err, ERR_INPUT, "parameter %s is not a folder name", name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+request_param_text(const struct request *req, const char *name, size_t max,
+                   const char **out, struct err *err)
+{
+    const char *v = request_query(req, name);
+
+    *out = NULL;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (strlen(v) > max) {
+        err_set(err, ERR_LIMIT, "parameter %s over %zu bytes", name, max);
+        return -1;
+    }
+    if (!request_text_ok(v, max)) {
+        err_set(err, ERR_INPUT, "parameter %s is not text", name);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 bool
 request_wants_json(const struct request *req)
 {

@@ -14,6 +14,8 @@
 #include "core/err.h"
 
 struct web_app;
+struct session;
+struct session_key;
 
 struct kv {
     const char *name;  /* header names are lower-cased */
@@ -43,6 +45,10 @@ struct request {
     size_t body_len;
     const char *client_addr;    /* "127.0.0.1", never NULL */
     bool is_https;
+    struct kv_list form;        /* urlencoded body, by request_parse_form */
+    bool form_parsed;
+    struct session *session;    /* set by auth_require(); released with */
+    struct session_key *session_key; /* the arena, the key wiped */
 };
 
 /* A body producer for streamed responses: fills buf with up to max bytes,
@@ -84,6 +90,29 @@ const char *request_query(const struct request *req, const char *name);
 
 /* The cookie of that name, or NULL. */
 const char *request_cookie(struct request *req, const char *name);
+
+/* Parses an application/x-www-form-urlencoded body into req->form (once).
+ * Another content type is ERR_INPUT; a body over max_body_bytes never gets
+ * here (the front end refused it). */
+ATTR_NODISCARD int request_parse_form(struct request *req, struct err *err);
+
+/* The first form field of that name, or NULL (parse the form first). */
+const char *request_form_get(const struct request *req, const char *name);
+
+/* Query parameters, validated. A missing optional one gets its default;
+ * a present but malformed one is ERR_INPUT naming the parameter. */
+ATTR_NODISCARD int request_param_uint(const struct request *req,
+                                      const char *name, unsigned dflt,
+                                      unsigned min, unsigned max,
+                                      unsigned *out, struct err *err);
+/* A folder path: required, UTF-8, at most 1000 bytes, no control bytes. */
+ATTR_NODISCARD int request_param_folder(const struct request *req,
+                                        const char *name, const char **out,
+                                        struct err *err);
+/* Free text (search): optional (NULL), UTF-8, at most max bytes. */
+ATTR_NODISCARD int request_param_text(const struct request *req,
+                                      const char *name, size_t max,
+                                      const char **out, struct err *err);
 
 /* True when the client asked for JSON: "Accept: application/json" or the
  * query parameter format=json. */
