@@ -18,6 +18,8 @@ ENV_BASE = int(os.environ.get("POSTERN_IT_ENV_BASE", "20000"))
 SERVE_PORT = int(os.environ.get("POSTERN_IT_PORT", "18080"))
 FCGI_PORT = SERVE_PORT + 1
 NGINX_PORT = SERVE_PORT + 2
+STALL_PORT = SERVE_PORT + 5   # accepts, never greets: a hung mail server
+DOWN_PORT = SERVE_PORT + 6    # nothing listens: a mail server that is down
 
 
 def read_env_file(path):
@@ -65,7 +67,7 @@ listen = 127.0.0.1:{SERVE_PORT}
 data_dir = {ROOT}
 threads = 4
 connect_timeout = 5
-io_timeout = 10
+io_timeout = 4
 client_timeout = 10
 max_header_bytes = 4k
 max_body_bytes = 64k
@@ -88,6 +90,25 @@ host = localhost
 port = {mail.get('IMAPS_PORT', ENV_BASE + 993)}
 tls = implicit
 ca_file = {mail.get('CA_FILE', '/nonexistent')}
+
+[server untrusted]
+protocol = imap
+host = localhost
+port = {mail.get('IMAPS_PORT', ENV_BASE + 993)}
+tls = implicit
+ca_file = {mail.get('UNTRUSTED_CA_FILE', '/nonexistent')}
+
+[server stall]
+protocol = imap
+host = 127.0.0.1
+port = {STALL_PORT}
+tls = none
+
+[server down]
+protocol = imap
+host = 127.0.0.1
+port = {DOWN_PORT}
+tls = none
 {extra_servers}"""
     with open(path, "w") as f:
         f.write(text)
@@ -133,10 +154,12 @@ class Environment:
         self.config = os.path.join(WORK, "postern.conf")
         self.serve = None
         self.fcgi = None
+        self.stall = None
 
     def start(self):
         os.makedirs(WORK, exist_ok=True)
-        for port in (SERVE_PORT, FCGI_PORT, NGINX_PORT):
+        for port in (SERVE_PORT, FCGI_PORT, NGINX_PORT, STALL_PORT,
+                     DOWN_PORT):
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} is taken: stop what holds it "
                                    f"or set POSTERN_IT_PORT")
@@ -145,6 +168,10 @@ class Environment:
                        check=True, cwd=ROOT)
         self.mail = read_env_file(os.path.join(self.mail_dir, "env.sh"))
         write_config(self.config, self.mail)
+        # listens but never accepts: connects succeed, no greeting comes
+        self.stall = socket.socket()
+        self.stall.bind(("127.0.0.1", STALL_PORT))
+        self.stall.listen(64)
         self.serve = self.spawn("serve", [POSTERN, "serve", "-c", self.config])
         self.fcgi = self.spawn("fcgi", [POSTERN, "fcgi", "-c", self.config,
                                         "--socket", f"127.0.0.1:{FCGI_PORT}"])
@@ -166,6 +193,8 @@ class Environment:
                         "--dir", self.nginx_dir], cwd=ROOT)
         for p in self.procs:
             p.stop()
+        if self.stall is not None:
+            self.stall.close()
         subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"), "stop",
                         "--dir", self.mail_dir], cwd=ROOT)
 
@@ -211,3 +240,92 @@ def raw_request(port, data, timeout=10):
     out = b"".join(chunks)
     line = out.split(b"\r\n", 1)[0].decode("latin-1")
     return line, out
+
+
+class Client:
+    """A browser-like client: keeps cookies, finds the CSRF token in forms,
+    follows nothing by itself so tests see every redirect."""
+
+    CSRF_RE = None
+
+    def __init__(self, port=SERVE_PORT, base="/"):
+        import re
+        self.port = port
+        self.base = base
+        self.cookies = {}
+        self.csrf = None
+        Client.CSRF_RE = re.compile(rb'name="csrf" value="([^"]*)"')
+
+    def _headers(self, extra=None):
+        h = dict(extra or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in
+                                    self.cookies.items())
+        return h
+
+    def _remember(self, r):
+        # http.client joins repeated headers; read them all
+        for line in r.set_cookies:
+            name, _, rest = line.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in line:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        m = Client.CSRF_RE.search(r.body or b"")
+        if m and m.group(1):
+            self.csrf = m.group(1).decode()
+
+    def request(self, method, path, headers=None, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, self.base.rstrip("/") + path, body=body,
+                         headers=self._headers(headers))
+            raw = conn.getresponse()
+            data = raw.read()
+            hdrs = {k.lower(): v for k, v in raw.getheaders()}
+            r = Response(raw.status, hdrs, data)
+            r.set_cookies = [v for k, v in raw.getheaders()
+                             if k.lower() == "set-cookie"]
+        finally:
+            conn.close()
+        self._remember(r)
+        return r
+
+    def get(self, path, json=False):
+        return self.request("GET", path,
+                            {"Accept": "application/json"} if json else None)
+
+    def post(self, path, fields, json=False, csrf=True):
+        import urllib.parse
+        fields = dict(fields)
+        if csrf and "csrf" not in fields and self.csrf:
+            fields["csrf"] = self.csrf
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        if json:
+            h["Accept"] = "application/json"
+        return self.request("POST", path, h,
+                            urllib.parse.urlencode(fields).encode())
+
+    def login(self, user, password, server=None):
+        self.get("/")
+        fields = {"user": user, "password": password}
+        if server:
+            fields["server"] = server
+        return self.post("/login", fields)
+
+    def json(self, path):
+        import json as _json
+        r = self.get(path, json=True)
+        return r.status, _json.loads(r.body) if r.body else None
+
+
+def metrics(port=SERVE_PORT):
+    """The /metrics counters as a dict of line name -> value."""
+    r = request(port, "GET", "/metrics")
+    out = {}
+    for line in r.body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
