@@ -12,6 +12,7 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "net/net_tls.h"
 #include "web/app.h"
 
 #define EXIT_USAGE 64
@@ -134,6 +135,7 @@ main(int argc, char **argv)
         fprintf(stderr, "postern: %s\n", err.msg);
     web_app_free(&app);
     cfg_free(&cfg);
+    net_tls_cleanup();
     if (rc < 0)
         return err.kind == ERR_CONFIG ? EXIT_CONFIG : 1;
     return 0;
