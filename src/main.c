@@ -124,6 +124,7 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    web_app_start(app);
     if (strcmp(cmd, "serve") == 0)
         rc = http_mhd_run(app, &err);
     else if (strcmp(cmd, "cgi") == 0 ||

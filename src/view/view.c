@@ -49,7 +49,7 @@ view_login(struct arena *a, const struct cfg *cfg, const char *user,
     json_object_object_add(v, "servers", servers);
     json_object_object_add(v, "choose_server",
                            json_object_new_boolean(cfg->n_servers > 1));
-    view_add_str(v, "user", user != NULL ? user : "");
+    view_add_str(v, "login_user", user != NULL ? user : "");
     view_add_str(v, "error", error);
     return v;
 }

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/cfg.h"
+#include "store/store.h"
 
 /* A new empty object released at arena_free(). Children added with
  * json_object_object_add() are owned by their parent. */
@@ -26,5 +27,18 @@ struct json_object *view_login(struct arena *a, const struct cfg *cfg,
  * retry_url may be NULL. */
 struct json_object *view_error(struct arena *a, int status, const char *code,
                                const char *message, const char *retry_url);
+
+/* GET /folders: {"folders":[{name,path,role,unread,total,subscribed,...}]}
+ * plus the user and CSRF token the page header needs. */
+struct json_object *view_folders(struct arena *a,
+                                 const struct store_folder_list *list,
+                                 const char *user, const char *csrf);
+
+/* GET /mailbox: {"folder","page","pages","total","sort","messages":[...]}
+ * (DESIGN §3), with display strings and links for the template. search
+ * may be NULL. */
+struct json_object *view_mailbox(struct arena *a, const struct store_page *p,
+                                 const char *search, const char *user,
+                                 const char *csrf);
 
 #endif

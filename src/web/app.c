@@ -5,6 +5,9 @@
 #include <glib.h>
 
 #include "core/log.h"
+#include "session/pool.h"
+#include "session/session.h"
+#include "store/store.h"
 #include "view/render.h"
 #include "web/app.h"
 #include "web/page.h"
@@ -17,6 +20,22 @@ static const char app_csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
     "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+static struct store *
+web_app_pool_open(void *ctx, const struct store_login *login, struct err *err)
+{
+    (void)ctx;
+    return store_open(login, err);
+}
+
+/* The background work (reaping idle connections and sessions) starts
+ * with the first front end, not in check-config. */
+void
+web_app_start(struct web_app *app)
+{
+    if (app->reaper == NULL)
+        app->reaper = pool_reaper_start(app->pool, app->sessions, 1000);
+}
 
 struct web_app *
 web_app_new(const struct cfg *cfg, struct err *err)
@@ -42,6 +61,8 @@ web_app_new(const struct cfg *cfg, struct err *err)
     g_free(dir);
     if (app->statics == NULL)
         goto fail;
+    app->sessions = session_table_new(cfg);
+    app->pool = pool_new(cfg, web_app_pool_open, NULL);
     return app;
 fail:
     web_app_free(&app);
@@ -55,6 +76,9 @@ web_app_free(struct web_app **appp)
 
     if (app == NULL)
         return;
+    pool_reaper_stop(&app->reaper);
+    pool_free(&app->pool);
+    session_table_free(&app->sessions);
     render_set_free(&app->templates);
     web_static_free(&app->statics);
     g_free(app);
@@ -87,7 +111,6 @@ web_app_handle(struct web_app *app, struct request *req,
 {
     struct err err = {0};
 
-    (void)app;
     if (router_dispatch(req, resp, &err) < 0) {
         /* one log line per failed request, here and nowhere below */
         if (err_http_status(&err) >= 500)
@@ -95,7 +118,17 @@ web_app_handle(struct web_app *app, struct request *req,
                      err.where != NULL ? err.where : "?", err.msg);
         else
             log_debug("%s %s: %s", req->method, req->path, err.msg);
-        page_error(req, resp, &err);
+        if (err.kind == ERR_AUTH && !request_wants_json(req) &&
+            (strcmp(req->method, "GET") == 0 ||
+             strcmp(req->method, "HEAD") == 0)) {
+            /* a browser without a (live) session: to the login form */
+            g_string_truncate(resp->body, 0);
+            resp->status = 303;
+            response_set_header(resp, req->arena, "Location",
+                                web_app_base_path(app));
+        } else {
+            page_error(req, resp, &err);
+        }
     }
     web_app_security_headers(req, resp);
 }

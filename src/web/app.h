@@ -13,11 +13,17 @@
 
 struct render_set;
 struct web_static;
+struct session_table;
+struct pool;
+struct pool_reaper;
 
 struct web_app {
     const struct cfg *cfg;          /* owned by main() */
     struct render_set *templates;
     struct web_static *statics;
+    struct session_table *sessions;
+    struct pool *pool;
+    struct pool_reaper *reaper;
     long long started_us;           /* real time, for /metrics */
     /* counters, updated with g_atomic_* */
     volatile gint requests_total;
@@ -28,6 +34,9 @@ struct web_app {
  * ERR_CONFIG naming the file when something is missing or broken. */
 struct web_app *web_app_new(const struct cfg *cfg, struct err *err);
 void web_app_free(struct web_app **app);
+
+/* Starts the background reaper of idle connections and sessions. */
+void web_app_start(struct web_app *app);
 
 const char *web_app_base_path(const struct web_app *app);
 

@@ -2,6 +2,9 @@
  * Layer: web. Neither touches a mail server. */
 #include <glib.h>
 
+#include "imap/imap_conn.h"
+#include "session/pool.h"
+#include "session/session.h"
 #include "web/app.h"
 #include "web/handlers.h"
 
@@ -13,6 +16,14 @@ h_healthz(struct request *req, struct response *resp, struct err *err)
                         "text/plain; charset=utf-8");
     g_string_append(resp->body, "ok\n");
     return 0;
+}
+
+static void
+metrics_imap(void *ctx, const struct imap_conn_stat *st)
+{
+    g_string_append_printf(ctx, "postern_imap_commands_total{command=\"%s\"} "
+                                "%lu\n",
+                           st->verb, st->count);
 }
 
 int
@@ -35,6 +46,19 @@ h_metrics(struct request *req, struct response *resp, struct err *err)
         g_string_append_printf(
             b, "postern_responses_total{class=\"%dxx\"} %d\n", cls,
             g_atomic_int_get(&app->responses_by_class[cls]));
+    g_string_append(b, "# HELP postern_imap_commands_total IMAP commands "
+                       "sent, by command.\n"
+                       "# TYPE postern_imap_commands_total counter\n");
+    imap_conn_stats_foreach(metrics_imap, b);
+    g_string_append_printf(b, "# HELP postern_sessions Live sessions.\n"
+                              "# TYPE postern_sessions gauge\n"
+                              "postern_sessions %zu\n",
+                           session_table_count(app->sessions));
+    g_string_append_printf(b, "# HELP postern_pool_connections Open mail "
+                              "server connections.\n"
+                              "# TYPE postern_pool_connections gauge\n"
+                              "postern_pool_connections %zu\n",
+                           pool_open_count(app->pool));
     g_string_append(b, "# HELP postern_start_time_seconds Start time.\n"
                        "# TYPE postern_start_time_seconds gauge\n");
     g_string_append_printf(b, "postern_start_time_seconds %lld\n",

@@ -6,6 +6,10 @@
 #include "web/router.h"
 
 route_handler_fn h_root;         /* GET /: login form (h_login.c) */
+route_handler_fn h_login;        /* POST /login (h_login.c) */
+route_handler_fn h_logout;       /* POST /logout (h_login.c) */
+route_handler_fn h_folders;      /* GET /folders (h_mailbox.c) */
+route_handler_fn h_mailbox;      /* GET /mailbox (h_mailbox.c) */
 route_handler_fn h_healthz;      /* GET /healthz (h_health.c) */
 route_handler_fn h_metrics;      /* GET /metrics (h_health.c) */
 route_handler_fn h_static;       /* GET /static/NAME (h_static.c) */

@@ -33,8 +33,13 @@ page_error(struct request *req, struct response *resp, const struct err *err)
 
     resp->status = status;
     g_string_truncate(resp->body, 0);
+    /* a mail server that failed may answer the same request next time */
     view = view_error(req->arena, status, err_kind_name(err->kind),
-                      err_user_text(err->kind), NULL);
+                      err_user_text(err->kind),
+                      (status == 502 || status == 504) &&
+                              strcmp(req->method, "GET") == 0
+                          ? req->raw_uri
+                          : NULL);
     if (page_render(req, resp, "error", view, &rerr) < 0) {
         /* the error template itself is broken: still never a blank page */
         log_error("error page: %s", rerr.msg);

@@ -14,10 +14,10 @@ struct route {
 
 static const struct route routes[] = {
     {"GET", "/", h_root},
-    {"POST", "/login", h_not_built},
-    {"POST", "/logout", h_not_built},
-    {"GET", "/folders", h_not_built},
-    {"GET", "/mailbox", h_not_built},
+    {"POST", "/login", h_login},
+    {"POST", "/logout", h_logout},
+    {"GET", "/folders", h_folders},
+    {"GET", "/mailbox", h_mailbox},
     {"GET", "/message", h_not_built},
     {"GET", "/part", h_not_built},
     {"GET", "/source", h_not_built},

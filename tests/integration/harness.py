@@ -12,6 +12,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTERN = os.path.join(ROOT, "postern")
 WORK = os.path.join(ROOT, "build", "it")
+NGINX_SH = os.environ.get("POSTERN_NGINX_SH",
+                          os.path.join(ROOT, "tests", "env", "nginx.sh"))
 
 # Ports of the integration run; tests/env puts the mail servers at ENV_BASE+.
 ENV_BASE = int(os.environ.get("POSTERN_IT_ENV_BASE", "20000"))
@@ -177,7 +179,7 @@ class Environment:
                                         "--socket", f"127.0.0.1:{FCGI_PORT}"])
         wait_port(SERVE_PORT)
         wait_port(FCGI_PORT)
-        subprocess.run([os.path.join(ROOT, "tests/env/nginx.sh"), "start",
+        subprocess.run([NGINX_SH, "start",
                         "--dir", self.nginx_dir, "--port", str(NGINX_PORT),
                         "--fcgi", f"127.0.0.1:{FCGI_PORT}"],
                        check=True, cwd=ROOT)
@@ -189,14 +191,21 @@ class Environment:
         return p
 
     def stop(self):
-        subprocess.run([os.path.join(ROOT, "tests/env/nginx.sh"), "stop",
-                        "--dir", self.nginx_dir], cwd=ROOT)
-        for p in self.procs:
-            p.stop()
-        if self.stall is not None:
-            self.stall.close()
-        subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"), "stop",
-                        "--dir", self.mail_dir], cwd=ROOT)
+        """Stops everything that may run, each step whatever the others
+        did: a failed start must not leave servers behind."""
+        steps = [
+            lambda: subprocess.run([NGINX_SH, "stop", "--dir",
+                                    self.nginx_dir], cwd=ROOT),
+            *[p.stop for p in self.procs],
+            lambda: self.stall is not None and self.stall.close(),
+            lambda: subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"),
+                                    "stop", "--dir", self.mail_dir], cwd=ROOT),
+        ]
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # report, and go on stopping the rest
+                print(f"# stopping: {e}")
 
 
 ENV = Environment()

@@ -1,0 +1,612 @@
+/* imap_conn.c - the IMAP connection state machine over net_conn: greeting,
+ * STARTTLS, capabilities, login, tagged commands, selected-mailbox state.
+ * Layer: imap. Trust: the server is UNTRUSTED; the parser enforces limits. */
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <openssl/crypto.h>
+
+#include "core/limits.h"
+#include "imap/imap_caps.h"
+#include "imap/imap_conn.h"
+#include "imap/imap_parser.h"
+#include "net/net_conn.h"
+
+#define IMAP_CONN_INBUF (16u * 1024)
+
+struct imap_conn {
+    struct net_conn *net;
+    struct imap_parser *parser;
+    unsigned char in[IMAP_CONN_INBUF];
+    size_t in_start, in_end;
+    unsigned next_tag;
+    uint32_t caps;
+    bool utf8_enabled;
+    bool condstore_enabled;
+    bool broken;
+    bool bye;
+    int64_t io_timeout_us;
+    char cmd_tag[16];      /* of the command built last: one at a time */
+    char cmd_verb[32];
+    char last_code[32];
+    struct imap_selected sel;
+};
+
+/* ---- counters for /metrics ---- */
+
+static const char *const stat_verbs[] = {
+    "CAPABILITY", "STARTTLS", "LOGIN", "AUTHENTICATE", "ENABLE",
+    "NAMESPACE",  "LIST",     "LSUB",  "STATUS",       "SELECT",
+    "EXAMINE",    "SORT",     "SEARCH", "FETCH",       "STORE",
+    "COPY",       "MOVE",     "EXPUNGE", "APPEND",     "CREATE",
+    "DELETE",     "RENAME",   "SUBSCRIBE", "UNSUBSCRIBE", "NOOP",
+    "IDLE",       "LOGOUT",   "OTHER",
+};
+static volatile gint stat_counts[N_ELEMENTS(stat_verbs)];
+
+static void
+imap_conn_count(const char *verb)
+{
+    size_t n;
+
+    if (g_ascii_strncasecmp(verb, "UID ", 4) == 0)
+        verb += 4;
+    n = strcspn(verb, " ");
+    for (size_t i = 0; i < N_ELEMENTS(stat_verbs) - 1; i++) {
+        if (strlen(stat_verbs[i]) == n &&
+            g_ascii_strncasecmp(stat_verbs[i], verb, n) == 0) {
+            g_atomic_int_inc(&stat_counts[i]);
+            return;
+        }
+    }
+    g_atomic_int_inc(&stat_counts[N_ELEMENTS(stat_verbs) - 1]);
+}
+
+void
+imap_conn_stats_foreach(void (*fn)(void *ctx, const struct imap_conn_stat *st),
+                        void *ctx)
+{
+    for (size_t i = 0; i < N_ELEMENTS(stat_verbs); i++) {
+        struct imap_conn_stat st = {
+            .verb = stat_verbs[i],
+            .count = (unsigned long)g_atomic_int_get(&stat_counts[i]),
+        };
+
+        fn(ctx, &st);
+    }
+}
+
+/* ---- reading responses ---- */
+
+static int64_t
+imap_conn_deadline(const struct imap_conn *c)
+{
+    return g_get_monotonic_time() + c->io_timeout_us;
+}
+
+static int
+imap_conn_fail(struct imap_conn *c, struct err *err)
+{
+    (void)err;
+    c->broken = true;
+    return -1;
+}
+
+/* Reads until one complete response is parsed. The response stays valid
+ * until the next call. */
+static int
+imap_conn_next(struct imap_conn *c, const struct imap_resp **resp_out,
+               struct err *err)
+{
+    for (;;) {
+        if (c->in_end > c->in_start) {
+            size_t used = 0;
+            enum imap_feed_result r;
+
+            r = imap_parser_feed(c->parser, c->in + c->in_start,
+                                 c->in_end - c->in_start, &used, resp_out,
+                                 err);
+            c->in_start += used;
+            if (r == IMAP_FEED_ERROR)
+                return imap_conn_fail(c, err);
+            if (r == IMAP_FEED_RESPONSE)
+                return 0;
+        }
+        /* the parser keeps what it needs: the buffer starts over */
+        c->in_start = c->in_end = 0;
+        {
+            ssize_t n = net_conn_read(c->net, c->in, sizeof(c->in),
+                                      imap_conn_deadline(c), err);
+
+            if (n < 0)
+                return imap_conn_fail(c, err);
+            c->in_end = (size_t)n;
+        }
+    }
+}
+
+/* Bookkeeping every untagged response gets, whoever asked. */
+static void
+imap_conn_track(struct imap_conn *c, const struct imap_resp *r)
+{
+    if (r->status == IMAP_STATUS_BYE)
+        c->bye = true;
+    if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0 &&
+        r->code_args != NULL)
+        c->caps = imap_caps_parse_text(r->code_args);
+    if (r->name != NULL && strcmp(r->name, "CAPABILITY") == 0) {
+        c->caps = 0;
+        for (size_t i = 0; i < r->n_args; i++) {
+            if (r->args[i].type == IMAP_ARG_ATOM)
+                c->caps |= imap_caps_bit(r->args[i].str, r->args[i].len);
+        }
+    }
+    if (r->name != NULL && strcmp(r->name, "ENABLED") == 0) {
+        for (size_t i = 0; i < r->n_args; i++) {
+            if (imap_arg_is_atom(&r->args[i], "UTF8=ACCEPT"))
+                c->utf8_enabled = true;
+            if (imap_arg_is_atom(&r->args[i], "CONDSTORE"))
+                c->condstore_enabled = true;
+        }
+    }
+    if (c->sel.mailbox == NULL)
+        return;
+    if (r->has_number && r->name != NULL && strcmp(r->name, "EXISTS") == 0)
+        c->sel.exists = r->number;
+    if (r->status == IMAP_STATUS_OK && r->code != NULL &&
+        r->code_args != NULL) {
+        guint64 v = g_ascii_strtoull(r->code_args, NULL, 10);
+
+        if (strcmp(r->code, "UIDVALIDITY") == 0)
+            c->sel.uidvalidity = (uint32_t)v;
+        else if (strcmp(r->code, "UIDNEXT") == 0)
+            c->sel.uidnext = (uint32_t)v;
+        else if (strcmp(r->code, "HIGHESTMODSEQ") == 0)
+            c->sel.highestmodseq = v;
+    }
+    if (r->code != NULL && strcmp(r->code, "NOMODSEQ") == 0)
+        c->sel.highestmodseq = 0;
+}
+
+static int
+imap_conn_send(struct imap_conn *c, const void *data, size_t len,
+               struct err *err)
+{
+    if (net_conn_write_all(c->net, data, len, imap_conn_deadline(c), err) < 0)
+        return imap_conn_fail(c, err);
+    return 0;
+}
+
+/* Waits for the "+" that lets the next literal go; untagged responses may
+ * come first. A tagged reply here means the server refused the command. */
+static int
+imap_conn_wait_continue(struct imap_conn *c, const char *tag,
+                        imap_untagged_fn *fn, void *ctx, struct err *err)
+{
+    for (;;) {
+        const struct imap_resp *r;
+
+        if (imap_conn_next(c, &r, err) < 0)
+            return -1;
+        if (r->kind == IMAP_RESP_CONTINUE)
+            return 0;
+        if (r->kind == IMAP_RESP_TAGGED) {
+            if (strcmp(r->tag, tag) != 0) {
+                err_set(err, ERR_PROTO, "tagged reply %s while waiting for "
+                        "%s", r->tag, tag);
+                return imap_conn_fail(c, err);
+            }
+            err_set(err, ERR_REFUSED, "server refused the command: %s",
+                    r->text);
+            return -1;
+        }
+        imap_conn_track(c, r);
+        if (fn != NULL && fn(ctx, r, err) < 0)
+            return imap_conn_fail(c, err);
+    }
+}
+
+static int
+imap_conn_finish_tagged(struct imap_conn *c, const struct imap_resp *r,
+                        const char *verb, struct err *err)
+{
+    c->last_code[0] = '\0';
+    if (r->code != NULL)
+        g_strlcpy(c->last_code, r->code, sizeof(c->last_code));
+    switch (r->status) {
+    case IMAP_STATUS_OK:
+        return 0;
+    case IMAP_STATUS_NO:
+        err_set(err, ERR_REFUSED, "%s refused: %s%s%s", verb,
+                r->code != NULL ? r->code : "", r->code != NULL ? " " : "",
+                r->text != NULL ? r->text : "");
+        return -1;
+    case IMAP_STATUS_BAD:
+        err_set(err, ERR_PROTO, "%s rejected as bad: %s", verb,
+                r->text != NULL ? r->text : "");
+        return -1;
+    default:
+        err_set(err, ERR_PROTO, "%s: tagged reply without OK, NO or BAD",
+                verb);
+        return imap_conn_fail(c, err);
+    }
+}
+
+static int
+imap_conn_await_tagged(struct imap_conn *c, const char *tag, const char *verb,
+                       imap_untagged_fn *fn, void *ctx, struct err *err)
+{
+    for (;;) {
+        const struct imap_resp *r;
+
+        if (imap_conn_next(c, &r, err) < 0)
+            return -1;
+        if (r->kind == IMAP_RESP_TAGGED) {
+            if (strcmp(r->tag, tag) != 0) {
+                err_set(err, ERR_PROTO, "reply for unknown tag %s", r->tag);
+                return imap_conn_fail(c, err);
+            }
+            return imap_conn_finish_tagged(c, r, verb, err);
+        }
+        if (r->kind == IMAP_RESP_CONTINUE) {
+            err_set(err, ERR_PROTO, "%s: unexpected continuation", verb);
+            return imap_conn_fail(c, err);
+        }
+        imap_conn_track(c, r);
+        if (c->bye && r->status == IMAP_STATUS_BYE) {
+            /* the server is going away; the tagged reply may not come */
+            continue;
+        }
+        if (fn != NULL && fn(ctx, r, err) < 0)
+            return imap_conn_fail(c, err);
+    }
+}
+
+struct imap_cmd *
+imap_conn_cmd_new(struct imap_conn *c, const char *verb)
+{
+    unsigned flags = 0;
+
+    g_snprintf(c->cmd_tag, sizeof(c->cmd_tag), "p%u", ++c->next_tag);
+    g_strlcpy(c->cmd_verb, verb, sizeof(c->cmd_verb));
+    if (c->utf8_enabled)
+        flags |= IMAP_CMD_UTF8_ACCEPT;
+    if (c->caps & IMAP_CAP_LITERAL_PLUS)
+        flags |= IMAP_CMD_LITERAL_PLUS;
+    else if (c->caps & IMAP_CAP_LITERAL_MINUS)
+        flags |= IMAP_CMD_LITERAL_MINUS;
+    return imap_cmd_new(c->cmd_tag, verb, flags);
+}
+
+int
+imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
+              void *ctx, struct err *err)
+{
+    char tag[16], verb[32];
+    size_t nseg;
+    int rc = -1;
+
+    if (c->broken) {
+        err_set(err, ERR_CONN, "IMAP connection already failed");
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    imap_cmd_finish(cmd);
+    g_strlcpy(tag, c->cmd_tag, sizeof(tag));
+    g_strlcpy(verb, c->cmd_verb, sizeof(verb));
+    imap_conn_count(verb);
+    nseg = imap_cmd_segments(cmd);
+    for (size_t i = 0; i < nseg; i++) {
+        size_t len;
+        const unsigned char *seg = imap_cmd_segment(cmd, i, &len);
+
+        if (i > 0 && imap_conn_wait_continue(c, tag, fn, ctx, err) < 0)
+            goto out;
+        if (imap_conn_send(c, seg, len, err) < 0)
+            goto out;
+    }
+    rc = imap_conn_await_tagged(c, tag, verb, fn, ctx, err);
+out:
+    imap_cmd_free(&cmd);
+    return rc;
+}
+
+/* Simple commands with no arguments and no interest in the data. */
+static int
+imap_conn_simple(struct imap_conn *c, const char *verb, struct err *err)
+{
+    return imap_conn_run(c, imap_conn_cmd_new(c, verb), NULL, NULL, err);
+}
+
+/* ---- opening and login ---- */
+
+static int
+imap_conn_greeting(struct imap_conn *c, struct err *err)
+{
+    const struct imap_resp *r;
+
+    if (imap_conn_next(c, &r, err) < 0)
+        return -1;
+    if (r->kind != IMAP_RESP_UNTAGGED ||
+        (r->status != IMAP_STATUS_OK && r->status != IMAP_STATUS_PREAUTH)) {
+        err_set(err, r->status == IMAP_STATUS_BYE ? ERR_REFUSED : ERR_PROTO,
+                "IMAP greeting: %s", r->status == IMAP_STATUS_BYE
+                                         ? r->text
+                                         : "not an IMAP server");
+        return imap_conn_fail(c, err);
+    }
+    imap_conn_track(c, r);
+    return 0;
+}
+
+static int
+imap_conn_starttls(struct imap_conn *c, const struct imap_conn_opts *o,
+                   struct err *err)
+{
+    struct net_tls_opts tls = {.ca_file = o->ca_file, .verify_host = o->host};
+
+    if (!(c->caps & IMAP_CAP_STARTTLS)) {
+        err_set(err, ERR_CONN, "%s:%u does not offer STARTTLS, and tls = "
+                "starttls requires it", o->host, o->port);
+        return imap_conn_fail(c, err);
+    }
+    if (imap_conn_simple(c, "STARTTLS", err) < 0)
+        return -1;
+    /* Bytes after the OK and before the handshake would be read as if they
+     * came over TLS: a known injection (CVE-2011-0411). */
+    if (c->in_end > c->in_start) {
+        err_set(err, ERR_PROTO, "data after STARTTLS reply: possible "
+                "injection, refusing");
+        return imap_conn_fail(c, err);
+    }
+    if (net_conn_start_tls(c->net, &tls, imap_conn_deadline(c), err) < 0)
+        return imap_conn_fail(c, err);
+    /* RFC 9051 §6.2.1: forget what was said before TLS */
+    c->caps = 0;
+    return imap_conn_simple(c, "CAPABILITY", err);
+}
+
+struct imap_conn *
+imap_conn_open(const struct imap_conn_opts *o, struct err *err)
+{
+    struct imap_conn *c = g_new0(struct imap_conn, 1);
+    struct imap_parser_limits lim = {.max_line = LIM_IMAP_LINE_PRELOGIN};
+    int64_t deadline = g_get_monotonic_time() +
+                       (int64_t)o->connect_timeout * G_USEC_PER_SEC;
+
+    c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
+    c->parser = imap_parser_new(&lim);
+    c->net = net_conn_connect(o->host, o->port, deadline, err);
+    if (c->net == NULL)
+        goto fail;
+    if (o->tls == CFG_TLS_IMPLICIT) {
+        struct net_tls_opts tls = {.ca_file = o->ca_file,
+                                   .verify_host = o->host};
+
+        if (net_conn_start_tls(c->net, &tls, deadline, err) < 0)
+            goto fail;
+    }
+    if (imap_conn_greeting(c, err) < 0)
+        goto fail;
+    if (o->tls == CFG_TLS_STARTTLS) {
+        if (c->caps == 0 && imap_conn_simple(c, "CAPABILITY", err) < 0)
+            goto fail;
+        if (imap_conn_starttls(c, o, err) < 0)
+            goto fail;
+    } else if (c->caps == 0 && imap_conn_simple(c, "CAPABILITY", err) < 0) {
+        goto fail;
+    }
+    if (!(c->caps & (IMAP_CAP_IMAP4REV1 | IMAP_CAP_IMAP4REV2))) {
+        err_set(err, ERR_PROTO, "%s:%u is not an IMAP4rev1 server", o->host,
+                o->port);
+        goto fail;
+    }
+    return c;
+fail:
+    imap_conn_close(&c);
+    return NULL;
+}
+
+static int
+imap_conn_auth_plain(struct imap_conn *c, const char *user,
+                     const char *password, struct err *err)
+{
+    size_t ulen = strlen(user), plen = strlen(password);
+    size_t rawlen = ulen + plen + 2;
+    unsigned char *raw = g_malloc(rawlen);
+    gchar *b64;
+    struct imap_cmd *cmd;
+    char tag[16];
+    int rc = -1;
+
+    /* RFC 4616: authzid NUL authcid NUL passwd, authzid empty */
+    raw[0] = '\0';
+    memcpy(raw + 1, user, ulen);
+    raw[1 + ulen] = '\0';
+    memcpy(raw + 2 + ulen, password, plen);
+    b64 = g_base64_encode(raw, rawlen);
+    OPENSSL_cleanse(raw, rawlen);
+    g_free(raw);
+
+    cmd = imap_conn_cmd_new(c, "AUTHENTICATE");
+    if (imap_cmd_add_atom(cmd, "PLAIN", err) < 0)
+        goto out;
+    if (c->caps & IMAP_CAP_SASL_IR) {
+        if (imap_cmd_add_atom(cmd, b64, err) < 0)
+            goto out;
+        rc = imap_conn_run(c, cmd, NULL, NULL, err);
+        cmd = NULL;
+        goto out;
+    }
+    imap_cmd_finish(cmd);
+    g_strlcpy(tag, c->cmd_tag, sizeof(tag));
+    imap_conn_count("AUTHENTICATE");
+    {
+        size_t len;
+        const unsigned char *seg = imap_cmd_segment(cmd, 0, &len);
+
+        if (imap_conn_send(c, seg, len, err) < 0 ||
+            imap_conn_wait_continue(c, tag, NULL, NULL, err) < 0 ||
+            imap_conn_send(c, b64, strlen(b64), err) < 0 ||
+            imap_conn_send(c, "\r\n", 2, err) < 0)
+            goto out;
+    }
+    rc = imap_conn_await_tagged(c, tag, "AUTHENTICATE", NULL, NULL, err);
+out:
+    imap_cmd_free(&cmd);
+    OPENSSL_cleanse(b64, strlen(b64));
+    g_free(b64);
+    return rc;
+}
+
+int
+imap_conn_login(struct imap_conn *c, const char *user, const char *password,
+                struct err *err)
+{
+    struct imap_parser_limits lim = {.max_line = LIM_IMAP_LINE};
+    uint32_t before;
+    int rc;
+
+    if (c->caps & IMAP_CAP_LOGINDISABLED && !(c->caps & IMAP_CAP_AUTH_PLAIN)) {
+        err_set(err, ERR_REFUSED, "the server refuses to log in without TLS "
+                "(LOGINDISABLED): configure tls = starttls or implicit");
+        return -1;
+    }
+    before = c->caps;
+    if (c->caps & IMAP_CAP_AUTH_PLAIN) {
+        rc = imap_conn_auth_plain(c, user, password, err);
+    } else {
+        struct imap_cmd *cmd = imap_conn_cmd_new(c, "LOGIN");
+
+        if (imap_cmd_add_astring(cmd, user, strlen(user), err) < 0 ||
+            imap_cmd_add_astring(cmd, password, strlen(password), err) < 0) {
+            imap_cmd_free(&cmd);
+            return -1;
+        }
+        rc = imap_conn_run(c, cmd, NULL, NULL, err);
+    }
+    if (rc < 0) {
+        if (err->kind == ERR_REFUSED) {
+            /* keep the server's words for the log, not the user's input */
+            err->kind = ERR_AUTH;
+        }
+        return -1;
+    }
+    imap_parser_set_limits(c->parser, &lim);
+    /* Servers differ: some send new capabilities with the OK, some not at
+     * all, some change them after login. Ask when nothing came. */
+    if (c->caps == before && imap_conn_simple(c, "CAPABILITY", err) < 0)
+        return -1;
+    if (c->caps & IMAP_CAP_ENABLE) {
+        struct imap_cmd *cmd = imap_conn_cmd_new(c, "ENABLE");
+        bool any = false;
+
+        if (c->caps & IMAP_CAP_UTF8_ACCEPT) {
+            imap_cmd_add_raw(cmd, "UTF8=ACCEPT");
+            any = true;
+        }
+        if (c->caps & IMAP_CAP_CONDSTORE) {
+            imap_cmd_add_raw(cmd, "CONDSTORE");
+            any = true;
+        }
+        if (any)
+            return imap_conn_run(c, cmd, NULL, NULL, err);
+        imap_cmd_free(&cmd);
+    }
+    return 0;
+}
+
+int
+imap_conn_select(struct imap_conn *c, const char *mailbox, bool readonly,
+                 struct err *err)
+{
+    struct imap_cmd *cmd = imap_conn_cmd_new(c, readonly ? "EXAMINE"
+                                                         : "SELECT");
+
+    if (imap_cmd_add_mailbox(cmd, mailbox, err) < 0) {
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    if (c->condstore_enabled)
+        imap_cmd_add_raw(cmd, "(CONDSTORE)");
+    g_free(c->sel.mailbox);
+    memset(&c->sel, 0, sizeof(c->sel));
+    /* tracked while the replies come in */
+    c->sel.mailbox = g_strdup(mailbox);
+    c->sel.readonly = readonly;
+    if (imap_conn_run(c, cmd, NULL, NULL, err) < 0) {
+        g_free(c->sel.mailbox);
+        c->sel.mailbox = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const struct imap_selected *
+imap_conn_selected(const struct imap_conn *c)
+{
+    return &c->sel;
+}
+
+const char *
+imap_conn_last_code(const struct imap_conn *c)
+{
+    return c->last_code;
+}
+
+uint32_t
+imap_conn_caps(const struct imap_conn *c)
+{
+    return c->caps;
+}
+
+bool
+imap_conn_has_cap(const struct imap_conn *c, uint32_t cap)
+{
+    return (c->caps & cap) == cap;
+}
+
+bool
+imap_conn_utf8(const struct imap_conn *c)
+{
+    return c->utf8_enabled;
+}
+
+bool
+imap_conn_is_usable(struct imap_conn *c)
+{
+    struct err err = {0};
+
+    if (c->broken || c->bye)
+        return false;
+    if (!net_conn_is_readable(c->net))
+        return true;
+    /* Something arrived while idle: a BYE and a close (server restart,
+     * idle timeout), or news such as EXISTS. A NOOP reads it all. */
+    if (imap_conn_simple(c, "NOOP", &err) < 0)
+        return false;
+    return !c->bye;
+}
+
+void
+imap_conn_close(struct imap_conn **cp)
+{
+    struct imap_conn *c = *cp;
+
+    if (c == NULL)
+        return;
+    if (c->net != NULL && !c->broken && !c->bye) {
+        struct err err = {0};
+
+        c->io_timeout_us = G_USEC_PER_SEC; /* do not wait long to say bye */
+        if (imap_conn_simple(c, "LOGOUT", &err) < 0) {
+            /* the server may close before the tagged OK: nothing to do */
+        }
+    }
+    net_conn_free(&c->net);
+    imap_parser_free(&c->parser);
+    g_free(c->sel.mailbox);
+    g_free(c);
+    *cp = NULL;
+}

@@ -1,0 +1,96 @@
+/* imap_conn.h - one IMAP connection: connect, TLS, greeting, capabilities,
+ * login, and running commands built with imap_cmd. The only place where
+ * IMAP meets the network. Layer: imap. Trust: the server is UNTRUSTED. */
+#ifndef POSTERN_IMAP_IMAP_CONN_H
+#define POSTERN_IMAP_IMAP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/attr.h"
+#include "core/cfg.h"
+#include "core/err.h"
+#include "imap/imap_cmd.h"
+#include "imap/imap_resp.h"
+
+struct imap_conn;
+
+struct imap_conn_opts {
+    const char *host;
+    unsigned port;
+    enum cfg_tls tls;
+    const char *ca_file;       /* NULL: the system store */
+    unsigned connect_timeout;  /* seconds */
+    unsigned io_timeout;       /* seconds for each read or write */
+};
+
+/* What the server's last SELECT/EXAMINE said about the mailbox. */
+struct imap_selected {
+    char *mailbox;             /* UTF-8 name; NULL when none is selected */
+    bool readonly;
+    uint32_t uidvalidity, uidnext, exists;
+    uint64_t highestmodseq;    /* 0 without CONDSTORE (or NOMODSEQ) */
+};
+
+/* Called for each untagged response while a command runs, after the
+ * connection's own bookkeeping. Return -1 with err set to fail the command;
+ * the connection is then marked broken. */
+typedef int imap_untagged_fn(void *ctx, const struct imap_resp *resp,
+                             struct err *err);
+
+/* Connects, does TLS (implicit, or STARTTLS that must be offered: no
+ * silent downgrade), reads the greeting and the capabilities. */
+struct imap_conn *imap_conn_open(const struct imap_conn_opts *opts,
+                                 struct err *err);
+
+/* AUTHENTICATE PLAIN (with SASL-IR when offered) or LOGIN; honours
+ * LOGINDISABLED; then ENABLEs UTF8=ACCEPT and CONDSTORE when offered.
+ * ERR_AUTH when the server refused the credentials. */
+ATTR_NODISCARD int imap_conn_login(struct imap_conn *c, const char *user,
+                                   const char *password, struct err *err);
+
+/* A command with the next tag and the connection's quoting flags. */
+struct imap_cmd *imap_conn_cmd_new(struct imap_conn *c, const char *verb);
+
+/* Sends cmd (waiting for continuations between literal segments), passes
+ * untagged responses to fn (may be NULL) and returns at the tagged reply:
+ * 0 for OK, -1 with ERR_REFUSED for NO (imap_conn_last_code() tells the
+ * response code), ERR_PROTO for BAD or a broken reply, ERR_CONN/TIMEOUT
+ * from the network. Frees cmd. */
+ATTR_NODISCARD int imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd,
+                                 imap_untagged_fn *fn, void *ctx,
+                                 struct err *err);
+
+/* SELECT (or EXAMINE when readonly) with CONDSTORE when enabled; fills the
+ * selected state. A NO is ERR_REFUSED with the code kept. */
+ATTR_NODISCARD int imap_conn_select(struct imap_conn *c, const char *mailbox,
+                                    bool readonly, struct err *err);
+
+const struct imap_selected *imap_conn_selected(const struct imap_conn *c);
+
+/* Response code (upper-case) of the last tagged NO, or "" . */
+const char *imap_conn_last_code(const struct imap_conn *c);
+
+uint32_t imap_conn_caps(const struct imap_conn *c);
+bool imap_conn_has_cap(const struct imap_conn *c, uint32_t cap);
+/* True once UTF8=ACCEPT is enabled: mailbox names travel as UTF-8. */
+bool imap_conn_utf8(const struct imap_conn *c);
+
+/* False when the connection failed or the server closed it (checked
+ * without a round trip when nothing is pending). */
+bool imap_conn_is_usable(struct imap_conn *c);
+
+/* LOGOUT (best effort, short deadline) and free. NULL-safe. */
+void imap_conn_close(struct imap_conn **c);
+
+/* Commands sent by every connection of the process, by verb. */
+struct imap_conn_stat {
+    const char *verb;
+    unsigned long count;
+};
+/* Calls fn for each counted verb, in a fixed order. */
+void imap_conn_stats_foreach(void (*fn)(void *ctx,
+                                        const struct imap_conn_stat *st),
+                             void *ctx);
+
+#endif

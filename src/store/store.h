@@ -1,0 +1,156 @@
+/* store.h - what handlers may ask of a mailbox, whatever the protocol
+ * (DESIGN §1). Layer: store. Results live in the caller's arena; a store
+ * (one logged-in connection) lives in the session's pool. */
+#ifndef POSTERN_STORE_STORE_H
+#define POSTERN_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/attr.h"
+#include "core/cfg.h"
+#include "core/err.h"
+
+enum store_cap {
+    STORE_CAP_FOLDERS = 1u << 0, /* more than INBOX */
+    STORE_CAP_FLAGS = 1u << 1,   /* \Seen, \Flagged kept on the server */
+    STORE_CAP_MOVE = 1u << 2,
+    STORE_CAP_SEARCH = 1u << 3,
+    STORE_CAP_SORT = 1u << 4     /* server sorts; else the store sorts */
+};
+
+enum store_role {
+    STORE_ROLE_NONE = 0,
+    STORE_ROLE_INBOX,
+    STORE_ROLE_SENT,
+    STORE_ROLE_DRAFTS,
+    STORE_ROLE_TRASH,
+    STORE_ROLE_JUNK,
+    STORE_ROLE_ARCHIVE
+};
+
+/* "inbox", "sent", ... or NULL for STORE_ROLE_NONE. */
+const char *store_role_name(enum store_role role);
+
+struct store_folder {
+    const char *path;        /* full name, UTF-8, server's delimiter */
+    const char *name;        /* last component, UTF-8 */
+    unsigned depth;          /* components above the last */
+    char delimiter;          /* '\0' when flat */
+    enum store_role role;
+    bool subscribed;
+    bool selectable;         /* false for \Noselect / \NonExistent */
+    bool has_counts;         /* false when STATUS failed for it */
+    uint32_t unread, total;
+};
+
+struct store_folder_list {
+    struct store_folder *items; /* sorted: INBOX, roles, then by path */
+    size_t n;
+};
+
+enum store_sort {
+    STORE_SORT_DATE_DESC = 0, /* the default: newest first */
+    STORE_SORT_DATE_ASC,
+    STORE_SORT_FROM_ASC,
+    STORE_SORT_FROM_DESC,
+    STORE_SORT_SUBJECT_ASC,
+    STORE_SORT_SUBJECT_DESC,
+    STORE_SORT_SIZE_ASC,
+    STORE_SORT_SIZE_DESC,
+    STORE_SORT_COUNT_
+};
+
+/* "date-desc", "from-asc", ... (the names of the sort= parameter). */
+const char *store_sort_name(enum store_sort sort);
+
+struct store_page_query {
+    const char *folder;      /* UTF-8 path */
+    unsigned page;           /* 1-based; past the end means the last page */
+    unsigned per_page;
+    enum store_sort sort;
+    const char *search;      /* NULL or "": everything; else from, to,
+                                subject and body contain it */
+};
+
+struct store_address {
+    const char *name;        /* decoded display name, may be "" */
+    const char *email;       /* "user@host", may be "" for groups */
+};
+
+struct store_summary {
+    uint32_t uid;
+    const char *subject;     /* decoded UTF-8 */
+    struct store_address from;
+    int64_t date;            /* Unix seconds: the Date header, else
+                                INTERNALDATE */
+    uint64_t size;
+    bool seen, flagged, answered, has_attachments;
+};
+
+struct store_page {
+    const char *folder;
+    unsigned page, pages;    /* pages >= 1 even for an empty folder */
+    unsigned total;          /* messages matching (all, or the search) */
+    enum store_sort sort;
+    struct store_summary *items;
+    size_t n;
+};
+
+struct store;
+
+struct store_ops {
+    const char *name; /* "imap", "pop3" */
+    int (*folder_list)(struct store *st, struct arena *a,
+                       struct store_folder_list *out, struct err *err);
+    int (*summary_page)(struct store *st, const struct store_page_query *q,
+                        struct arena *a, struct store_page *out,
+                        struct err *err);
+    /* Cheap check that the connection still works (IMAP NOOP). */
+    int (*ping)(struct store *st, struct err *err);
+    /* Logs out and frees; st is gone afterwards. */
+    void (*close)(struct store *st);
+};
+
+struct store {
+    const struct store_ops *ops;
+    unsigned caps;          /* enum store_cap bits */
+    const struct cfg_server *server;
+    bool broken;            /* a connection or protocol error happened:
+                               the pool must not reuse this store */
+};
+
+/* Credentials as the session gives them to the store; never logged. */
+struct store_login {
+    const struct cfg_server *server;
+    const char *user;
+    const char *password;
+    unsigned connect_timeout, io_timeout; /* seconds */
+};
+
+/* Opens a connection to login->server and logs in. ERR_AUTH when the server
+ * refused the credentials (message without the password), ERR_CONN /
+ * ERR_TIMEOUT / ERR_PROTO otherwise. Process-lifetime caches may be used. */
+struct store *store_open(const struct store_login *login, struct err *err);
+
+/* NULL-safe; sets *st to NULL. */
+void store_close(struct store **st);
+
+static inline bool
+store_has_cap(const struct store *st, enum store_cap cap)
+{
+    return (st->caps & cap) != 0;
+}
+
+ATTR_NODISCARD int store_folder_list(struct store *st, struct arena *a,
+                                     struct store_folder_list *out,
+                                     struct err *err);
+ATTR_NODISCARD int store_summary_page(struct store *st,
+                                      const struct store_page_query *q,
+                                      struct arena *a, struct store_page *out,
+                                      struct err *err);
+ATTR_NODISCARD int store_ping(struct store *st, struct err *err);
+
+#endif

@@ -1,0 +1,1146 @@
+/* store_imap.c - the store interface over IMAP: folders with roles and
+ * counts, pages of summaries with a per-connection cache keyed by
+ * UIDVALIDITY and HIGHESTMODSEQ (or UIDNEXT/EXISTS). Layer: store.
+ * Trust: everything the server sends is UNTRUSTED and checked. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "core/limits.h"
+#include "imap/imap_caps.h"
+#include "imap/imap_conn.h"
+#include "imap/imap_utf7.h"
+#include "store/store_imap.h"
+
+/* Summaries kept per folder before the cache starts over: bounds memory
+ * per connection whatever the folder size. */
+#define CACHE_MAX_SUMMARIES 20000u
+
+struct csum {                   /* a cached summary; strings owned */
+    uint32_t uid;
+    char *subject, *from_name, *from_email;
+    int64_t date;
+    uint64_t size;
+    bool seen, flagged, answered, has_attachments;
+    bool complete;              /* every field came */
+};
+
+struct fcache {
+    char *folder;
+    uint32_t uidvalidity, uidnext, exists;
+    uint64_t modseq;
+    GHashTable *msgs;           /* uid -> struct csum */
+    bool has_order;
+    enum store_sort sort;
+    char *search;
+    GArray *order;              /* uint32_t uids in display order */
+};
+
+struct store_imap {
+    struct store base;
+    struct imap_conn *conn;
+    char *ns_prefix;            /* personal namespace prefix, UTF-8 */
+    char ns_delim;
+    GHashTable *cache;          /* folder (UTF-8) -> struct fcache */
+};
+
+static const struct store_ops store_imap_ops;
+
+/* ---- small helpers ---- */
+
+static void
+csum_free(gpointer p)
+{
+    struct csum *s = p;
+
+    g_free(s->subject);
+    g_free(s->from_name);
+    g_free(s->from_email);
+    g_free(s);
+}
+
+static void
+fcache_free(gpointer p)
+{
+    struct fcache *fc = p;
+
+    g_hash_table_destroy(fc->msgs);
+    if (fc->order != NULL)
+        g_array_free(fc->order, TRUE);
+    g_free(fc->search);
+    g_free(fc->folder);
+    g_free(fc);
+}
+
+static struct fcache *
+fcache_new(const char *folder)
+{
+    struct fcache *fc = g_new0(struct fcache, 1);
+
+    fc->folder = g_strdup(folder);
+    fc->msgs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                     csum_free);
+    return fc;
+}
+
+static void
+store_imap_mime_init(void)
+{
+    static gsize once;
+
+    if (g_once_init_enter(&once)) {
+        g_mime_init();
+        g_once_init_leave(&once, 1);
+    }
+}
+
+/* Header text to valid UTF-8: RFC 2047 words decoded, 8-bit bytes in
+ * unknown charsets converted or replaced, never passed through. */
+static char *
+decode_header_text(const char *raw, bool phrase)
+{
+    char *dec, *valid;
+
+    if (raw == NULL)
+        return g_strdup("");
+    dec = phrase ? g_mime_utils_header_decode_phrase(NULL, raw)
+                 : g_mime_utils_header_decode_text(NULL, raw);
+    if (dec == NULL)
+        dec = g_strdup(raw);
+    valid = g_utf8_make_valid(dec, -1);
+    g_free(dec);
+    g_strstrip(valid);
+    return valid;
+}
+
+/* Mailbox names from the server: modified UTF-7 unless UTF8=ACCEPT. */
+static char *
+store_imap_decode_name(struct store_imap *si, const char *wire,
+                       struct err *err)
+{
+    if (imap_conn_utf8(si->conn)) {
+        if (!g_utf8_validate(wire, -1, NULL)) {
+            err_set(err, ERR_PROTO, "mailbox name is not UTF-8");
+            return NULL;
+        }
+        return g_strdup(wire);
+    }
+    return imap_utf7_decode(wire, err);
+}
+
+static int64_t
+parse_date(const char *header_date, const char *internal_date)
+{
+    GDateTime *dt = NULL;
+    int64_t t = 0;
+
+    if (header_date != NULL && *header_date != '\0')
+        dt = g_mime_utils_header_decode_date(header_date);
+    if (dt == NULL && internal_date != NULL) {
+        /* "17-Jul-1996 02:44:25 -0700": GMime reads it with spaces */
+        char *s = g_strdup(internal_date);
+
+        for (char *p = s; *p != '\0' && *p != ' '; p++) {
+            if (*p == '-')
+                *p = ' ';
+        }
+        dt = g_mime_utils_header_decode_date(s);
+        g_free(s);
+    }
+    if (dt != NULL) {
+        t = g_date_time_to_unix(dt);
+        g_date_time_unref(dt);
+    }
+    return t;
+}
+
+/* ---- BODYSTRUCTURE: does the message carry attachments? ---- */
+
+static bool
+bs_disposition_is_attachment(const struct imap_arg *disp)
+{
+    return disp != NULL && disp->type == IMAP_ARG_LIST && disp->n >= 1 &&
+           disp->list[0].type == IMAP_ARG_STRING &&
+           g_ascii_strcasecmp(disp->list[0].str, "attachment") == 0;
+}
+
+static bool
+bs_params_have_name(const struct imap_arg *params)
+{
+    if (params == NULL || params->type != IMAP_ARG_LIST)
+        return false;
+    for (size_t i = 0; i + 1 < params->n; i += 2) {
+        const char *k = imap_arg_nstring(&params->list[i]);
+
+        if (k != NULL && (g_ascii_strcasecmp(k, "name") == 0 ||
+                          g_ascii_strcasecmp(k, "filename") == 0))
+            return true;
+    }
+    return false;
+}
+
+/* Walks without recursion deeper than the parser allowed (its depth cap
+ * bounds ours). in_related: parts after the first of multipart/related are
+ * inline resources, not attachments. */
+static bool
+bs_has_attachment(const struct imap_arg *b, bool in_related, bool first)
+{
+    size_t nchild = 0;
+
+    if (b == NULL || b->type != IMAP_ARG_LIST || b->n == 0)
+        return false;
+    while (nchild < b->n && b->list[nchild].type == IMAP_ARG_LIST)
+        nchild++;
+    if (nchild > 0) { /* multipart: children, subtype, ext... */
+        const char *sub = nchild < b->n ? imap_arg_nstring(&b->list[nchild])
+                                        : NULL;
+        bool related = sub != NULL && g_ascii_strcasecmp(sub, "related") == 0;
+
+        for (size_t i = 0; i < nchild; i++) {
+            if (bs_has_attachment(&b->list[i], related, i == 0))
+                return true;
+        }
+        return false;
+    } else {
+        const char *type = imap_arg_nstring(&b->list[0]);
+        const char *sub = b->n > 1 ? imap_arg_nstring(&b->list[1]) : NULL;
+        size_t ext = 7; /* type subtype params id desc enc size */
+        const struct imap_arg *disp = NULL;
+
+        if (type == NULL || sub == NULL)
+            return false;
+        if (g_ascii_strcasecmp(type, "text") == 0)
+            ext = 8; /* + lines */
+        else if (g_ascii_strcasecmp(type, "message") == 0 &&
+                 (g_ascii_strcasecmp(sub, "rfc822") == 0 ||
+                  g_ascii_strcasecmp(sub, "global") == 0))
+            return true; /* a forwarded message counts */
+        if (b->n > ext + 1)
+            disp = &b->list[ext + 1]; /* after md5 */
+        if (bs_disposition_is_attachment(disp))
+            return true;
+        if (in_related && !first)
+            return false;
+        if (g_ascii_strcasecmp(type, "text") == 0 &&
+            (g_ascii_strcasecmp(sub, "plain") == 0 ||
+             g_ascii_strcasecmp(sub, "html") == 0))
+            return false;
+        return bs_params_have_name(b->n > 2 ? &b->list[2] : NULL) ||
+               (g_ascii_strcasecmp(type, "application") == 0);
+    }
+}
+
+/* ---- FETCH responses into the cache ---- */
+
+struct fetch_ctx {
+    struct store_imap *si;
+    struct fcache *fc;
+    bool flags_only;
+};
+
+static void
+csum_set_flags(struct csum *s, const struct imap_arg *flags)
+{
+    s->seen = s->flagged = s->answered = false;
+    for (size_t i = 0; i < flags->n; i++) {
+        const struct imap_arg *f = &flags->list[i];
+
+        if (imap_arg_is_atom(f, "\\SEEN"))
+            s->seen = true;
+        else if (imap_arg_is_atom(f, "\\FLAGGED"))
+            s->flagged = true;
+        else if (imap_arg_is_atom(f, "\\ANSWERED"))
+            s->answered = true;
+    }
+}
+
+static void
+csum_set_envelope(struct csum *s, const struct imap_arg *env,
+                  const char *internal_date)
+{
+    const struct imap_arg *from;
+
+    if (env->type != IMAP_ARG_LIST || env->n < 10)
+        return;
+    g_free(s->subject);
+    s->subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    s->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
+    from = &env->list[2];
+    g_free(s->from_name);
+    g_free(s->from_email);
+    s->from_name = NULL;
+    s->from_email = NULL;
+    if (from->type == IMAP_ARG_LIST && from->n > 0 &&
+        from->list[0].type == IMAP_ARG_LIST && from->list[0].n >= 4) {
+        const struct imap_arg *a = from->list[0].list;
+        const char *mbox = imap_arg_nstring(&a[2]);
+        const char *host = imap_arg_nstring(&a[3]);
+
+        s->from_name = decode_header_text(imap_arg_nstring(&a[0]), true);
+        if (mbox != NULL && host != NULL)
+            s->from_email = g_utf8_make_valid(
+                g_strdup_printf("%s@%s", mbox, host), -1);
+        else if (mbox != NULL)
+            s->from_email = g_utf8_make_valid(mbox, -1);
+    }
+    if (s->from_name == NULL)
+        s->from_name = g_strdup("");
+    if (s->from_email == NULL)
+        s->from_email = g_strdup("");
+}
+
+static int
+fetch_untagged(void *vctx, const struct imap_resp *r, struct err *err)
+{
+    struct fetch_ctx *ctx = vctx;
+    const struct imap_arg *att, *uid_arg, *flags, *env, *bs, *size, *idate;
+    uint64_t uid, sz;
+    struct csum *s;
+
+    if (r->name == NULL || strcmp(r->name, "FETCH") != 0 || r->n_args < 1 ||
+        r->args[0].type != IMAP_ARG_LIST)
+        return 0;
+    att = &r->args[0];
+    uid_arg = imap_arg_list_get(att, "UID");
+    if (uid_arg == NULL || !imap_arg_number(uid_arg, &uid) || uid == 0 ||
+        uid > UINT32_MAX) {
+        /* an unsolicited flag change without UID: harmless, skip */
+        return 0;
+    }
+    s = g_hash_table_lookup(ctx->fc->msgs, GUINT_TO_POINTER((guint)uid));
+    if (s == NULL) {
+        if (ctx->flags_only)
+            return 0;
+        if (g_hash_table_size(ctx->fc->msgs) >= CACHE_MAX_SUMMARIES)
+            g_hash_table_remove_all(ctx->fc->msgs);
+        s = g_new0(struct csum, 1);
+        s->uid = (uint32_t)uid;
+        g_hash_table_insert(ctx->fc->msgs, GUINT_TO_POINTER((guint)uid), s);
+    }
+    flags = imap_arg_list_get(att, "FLAGS");
+    if (flags != NULL && flags->type == IMAP_ARG_LIST)
+        csum_set_flags(s, flags);
+    if (ctx->flags_only)
+        return 0;
+    idate = imap_arg_list_get(att, "INTERNALDATE");
+    env = imap_arg_list_get(att, "ENVELOPE");
+    bs = imap_arg_list_get(att, "BODYSTRUCTURE");
+    size = imap_arg_list_get(att, "RFC822.SIZE");
+    if (env != NULL)
+        csum_set_envelope(s, env, imap_arg_nstring(idate));
+    if (size != NULL && imap_arg_number(size, &sz))
+        s->size = sz;
+    if (bs != NULL)
+        s->has_attachments = bs_has_attachment(bs, false, true);
+    s->complete = env != NULL && bs != NULL && size != NULL &&
+                  s->subject != NULL;
+    (void)err;
+    return 0;
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Appends uids as a compact UID set ("1:5,9"). */
+static void
+uidset_append(GString *out, const uint32_t *uids, size_t n)
+{
+    uint32_t *sorted = g_memdup2(uids, n * sizeof(*uids));
+
+    qsort(sorted, n, sizeof(*sorted), uid_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        while (j + 1 < n && sorted[j + 1] == sorted[j] + 1)
+            j++;
+        if (out->len > 0)
+            g_string_append_c(out, ',');
+        if (j > i)
+            g_string_append_printf(out, "%u:%u", sorted[i], sorted[j]);
+        else
+            g_string_append_printf(out, "%u", sorted[i]);
+        i = j + 1;
+    }
+    g_free(sorted);
+}
+
+/* UID FETCH of everything a summary shows, for uids not yet complete. */
+static int
+store_imap_fetch_summaries(struct store_imap *si, struct fcache *fc,
+                           const uint32_t *uids, size_t n, struct err *err)
+{
+    GArray *missing = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    struct fetch_ctx ctx = {.si = si, .fc = fc};
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct csum *s = g_hash_table_lookup(fc->msgs,
+                                             GUINT_TO_POINTER(uids[i]));
+
+        if (s == NULL || !s->complete)
+            g_array_append_val(missing, uids[i]);
+    }
+    /* in batches, so one command line stays far below the server's cap */
+    for (size_t off = 0; off < missing->len && rc == 0; off += 500) {
+        size_t cnt = MIN((size_t)500, missing->len - off);
+        GString *set = g_string_new("");
+        struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
+
+        uidset_append(set, &g_array_index(missing, uint32_t, off), cnt);
+        imap_cmd_add_raw(cmd, set->str);
+        imap_cmd_add_raw(cmd, "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE "
+                              "BODYSTRUCTURE)");
+        g_string_free(set, TRUE);
+        rc = imap_conn_run(si->conn, cmd, fetch_untagged, &ctx, err);
+    }
+    g_array_free(missing, TRUE);
+    return rc;
+}
+
+/* ---- the order of a folder: SORT, ESEARCH/SEARCH, or client-side ---- */
+
+struct search_ctx {
+    GArray *uids;
+    struct err *err;
+};
+
+/* "1:5,9,12:10" into uids, capped so a hostile range cannot eat memory. */
+static int
+uidset_parse(const char *s, GArray *uids, uint32_t limit, struct err *err)
+{
+    while (*s != '\0') {
+        char *end;
+        guint64 a = g_ascii_strtoull(s, &end, 10), b = a;
+
+        if (end == s || a == 0 || a > UINT32_MAX)
+            goto bad;
+        s = end;
+        if (*s == ':') {
+            b = g_ascii_strtoull(s + 1, &end, 10);
+            if (end == s + 1 || b == 0 || b > UINT32_MAX)
+                goto bad;
+            s = end;
+        }
+        if (a > b) {
+            guint64 t = a;
+
+            a = b;
+            b = t;
+        }
+        if (b - a >= limit || uids->len + (b - a + 1) > limit) {
+            err_set(err, ERR_LIMIT, "UID set larger than the folder");
+            return -1;
+        }
+        for (guint64 u = a; u <= b; u++) {
+            uint32_t v = (uint32_t)u;
+
+            g_array_append_val(uids, v);
+        }
+        if (*s == ',')
+            s++;
+        else if (*s != '\0')
+            goto bad;
+    }
+    return 0;
+bad:
+    err_set(err, ERR_PROTO, "malformed UID set in ESEARCH reply");
+    return -1;
+}
+
+static int
+search_untagged(void *vctx, const struct imap_resp *r, struct err *err)
+{
+    struct search_ctx *ctx = vctx;
+
+    if (r->name == NULL)
+        return 0;
+    if (strcmp(r->name, "SORT") == 0 || strcmp(r->name, "SEARCH") == 0) {
+        for (size_t i = 0; i < r->n_args; i++) {
+            uint64_t v;
+
+            if (!imap_arg_number(&r->args[i], &v) || v == 0 ||
+                v > UINT32_MAX) {
+                /* "(MODSEQ n)" after a CONDSTORE search: not a UID */
+                if (r->args[i].type == IMAP_ARG_LIST)
+                    continue;
+                err_set(err, ERR_PROTO, "non-numeric UID in %s reply",
+                        r->name);
+                return -1;
+            }
+            if (ctx->uids->len >= LIM_IMAP_TOKENS) {
+                err_set(err, ERR_LIMIT, "too many UIDs in %s reply",
+                        r->name);
+                return -1;
+            }
+            {
+                uint32_t u = (uint32_t)v;
+
+                g_array_append_val(ctx->uids, u);
+            }
+        }
+        return 0;
+    }
+    if (strcmp(r->name, "ESEARCH") == 0) {
+        /* ESEARCH (TAG "x") UID ALL set; MIN/MAX/COUNT are not asked */
+        for (size_t i = 0; i + 1 < r->n_args; i++) {
+            if (imap_arg_is_atom(&r->args[i], "ALL") &&
+                r->args[i + 1].type == IMAP_ARG_ATOM)
+                return uidset_parse(r->args[i + 1].str, ctx->uids,
+                                    LIM_IMAP_TOKENS, err);
+        }
+    }
+    return 0;
+}
+
+/* Adds the search criteria: everything, or q in from, to, subject, body. */
+static int
+add_criteria(struct imap_cmd *cmd, const char *q, struct err *err)
+{
+    static const char *const keys[] = {"FROM", "TO", "SUBJECT", "BODY"};
+
+    if (q == NULL || *q == '\0') {
+        imap_cmd_add_raw(cmd, "ALL");
+        return 0;
+    }
+    imap_cmd_add_raw(cmd, "OR OR OR");
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        imap_cmd_add_raw(cmd, keys[i]);
+        if (imap_cmd_add_string(cmd, q, strlen(q), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *
+sort_criteria(enum store_sort sort)
+{
+    switch (sort) {
+    case STORE_SORT_DATE_DESC: return "(REVERSE DATE)";
+    case STORE_SORT_DATE_ASC: return "(DATE)";
+    case STORE_SORT_FROM_ASC: return "(FROM DATE)";
+    case STORE_SORT_FROM_DESC: return "(REVERSE FROM REVERSE DATE)";
+    case STORE_SORT_SUBJECT_ASC: return "(SUBJECT DATE)";
+    case STORE_SORT_SUBJECT_DESC: return "(REVERSE SUBJECT REVERSE DATE)";
+    case STORE_SORT_SIZE_ASC: return "(SIZE)";
+    case STORE_SORT_SIZE_DESC: return "(REVERSE SIZE)";
+    case STORE_SORT_COUNT_: break;
+    }
+    xassert_unreached();
+}
+
+/* Client-side comparison, used when the server has no SORT. */
+struct csum_sort {
+    enum store_sort sort;
+    GHashTable *msgs;
+};
+
+static int
+csum_cmp_field(const struct csum *a, const struct csum *b,
+               enum store_sort sort)
+{
+    switch (sort) {
+    case STORE_SORT_DATE_ASC:
+    case STORE_SORT_DATE_DESC:
+        return a->date < b->date ? -1 : a->date > b->date;
+    case STORE_SORT_FROM_ASC:
+    case STORE_SORT_FROM_DESC:
+        return g_ascii_strcasecmp(a->from_email, b->from_email);
+    case STORE_SORT_SUBJECT_ASC:
+    case STORE_SORT_SUBJECT_DESC:
+        return g_utf8_collate(a->subject, b->subject);
+    case STORE_SORT_SIZE_ASC:
+    case STORE_SORT_SIZE_DESC:
+        return a->size < b->size ? -1 : a->size > b->size;
+    case STORE_SORT_COUNT_:
+        break;
+    }
+    xassert_unreached();
+}
+
+static bool
+sort_is_desc(enum store_sort s)
+{
+    return s == STORE_SORT_DATE_DESC || s == STORE_SORT_FROM_DESC ||
+           s == STORE_SORT_SUBJECT_DESC || s == STORE_SORT_SIZE_DESC;
+}
+
+static gint
+csum_cmp(gconstpointer pa, gconstpointer pb, gpointer data)
+{
+    const struct csum_sort *cs = data;
+    uint32_t ua = *(const uint32_t *)pa, ub = *(const uint32_t *)pb;
+    const struct csum *a = g_hash_table_lookup(cs->msgs,
+                                               GUINT_TO_POINTER(ua));
+    const struct csum *b = g_hash_table_lookup(cs->msgs,
+                                               GUINT_TO_POINTER(ub));
+    int c = 0;
+
+    if (a != NULL && b != NULL)
+        c = csum_cmp_field(a, b, cs->sort);
+    if (c == 0 && a != NULL && b != NULL && cs->sort != STORE_SORT_DATE_ASC &&
+        cs->sort != STORE_SORT_DATE_DESC)
+        c = a->date < b->date ? -1 : a->date > b->date;
+    if (c == 0)
+        c = ua < ub ? -1 : ua > ub;
+    return sort_is_desc(cs->sort) ? -c : c;
+}
+
+static int
+store_imap_order(struct store_imap *si, struct fcache *fc,
+                 const struct store_page_query *q, struct err *err)
+{
+    struct search_ctx ctx = {.uids = g_array_new(FALSE, FALSE,
+                                                 sizeof(uint32_t))};
+    bool server_sort = imap_conn_has_cap(si->conn, IMAP_CAP_SORT);
+    struct imap_cmd *cmd;
+
+    if (server_sort) {
+        cmd = imap_conn_cmd_new(si->conn, "UID SORT");
+        imap_cmd_add_raw(cmd, sort_criteria(q->sort));
+        imap_cmd_add_raw(cmd, "UTF-8");
+    } else {
+        cmd = imap_conn_cmd_new(si->conn, "UID SEARCH");
+        if (imap_conn_has_cap(si->conn, IMAP_CAP_ESEARCH))
+            imap_cmd_add_raw(cmd, "RETURN (ALL)");
+        if (q->search != NULL && *q->search != '\0' &&
+            !imap_conn_utf8(si->conn))
+            imap_cmd_add_raw(cmd, "CHARSET UTF-8");
+    }
+    if (add_criteria(cmd, q->search, err) < 0) {
+        imap_cmd_free(&cmd);
+        g_array_free(ctx.uids, TRUE);
+        return -1;
+    }
+    if (imap_conn_run(si->conn, cmd, search_untagged, &ctx, err) < 0) {
+        g_array_free(ctx.uids, TRUE);
+        return -1;
+    }
+    if (!server_sort) {
+        /* Sorting needs every summary; they land in the cache and make the
+         * pages after this one free. */
+        if (store_imap_fetch_summaries(si, fc, (uint32_t *)ctx.uids->data,
+                                       ctx.uids->len, err) < 0) {
+            g_array_free(ctx.uids, TRUE);
+            return -1;
+        }
+        struct csum_sort cs = {.sort = q->sort, .msgs = fc->msgs};
+
+        g_array_sort_with_data(ctx.uids, csum_cmp, &cs);
+    }
+    if (fc->order != NULL)
+        g_array_free(fc->order, TRUE);
+    fc->order = ctx.uids;
+    fc->sort = q->sort;
+    g_free(fc->search);
+    fc->search = g_strdup(q->search != NULL ? q->search : "");
+    fc->has_order = true;
+    return 0;
+}
+
+/* ---- one page of summaries ---- */
+
+/* Brings the folder's cache in line with what SELECT said. Returns true
+ * when nothing changed since the cache was filled. */
+static bool
+fcache_sync(struct store_imap *si, struct fcache *fc,
+            const struct imap_selected *sel, struct err *err, int *rc_out)
+{
+    bool modseq = sel->highestmodseq != 0;
+    bool same;
+
+    *rc_out = 0;
+    if (fc->uidvalidity != sel->uidvalidity) {
+        /* new UIDVALIDITY: every UID we know means nothing now */
+        g_hash_table_remove_all(fc->msgs);
+        fc->has_order = false;
+    }
+    same = fc->uidvalidity == sel->uidvalidity &&
+           (modseq ? fc->modseq == sel->highestmodseq
+                   : fc->uidnext == sel->uidnext &&
+                         fc->exists == sel->exists);
+    if (!same && modseq && fc->modseq != 0 &&
+        fc->uidvalidity == sel->uidvalidity &&
+        g_hash_table_size(fc->msgs) > 0) {
+        /* RFC 7162: only the flags that changed since our MODSEQ */
+        struct fetch_ctx ctx = {.si = si, .fc = fc, .flags_only = true};
+        struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
+        char buf[64];
+
+        imap_cmd_add_raw(cmd, "1:* (UID FLAGS)");
+        g_snprintf(buf, sizeof(buf), "(CHANGEDSINCE %" G_GUINT64_FORMAT ")",
+                   fc->modseq);
+        imap_cmd_add_raw(cmd, buf);
+        *rc_out = imap_conn_run(si->conn, cmd, fetch_untagged, &ctx, err);
+    } else if (!same) {
+        /* without CONDSTORE flags may have changed anywhere */
+        g_hash_table_remove_all(fc->msgs);
+    }
+    if (!same)
+        fc->has_order = false;
+    fc->uidvalidity = sel->uidvalidity;
+    fc->uidnext = sel->uidnext;
+    fc->exists = sel->exists;
+    fc->modseq = sel->highestmodseq;
+    return same;
+}
+
+static int
+store_imap_summary_page(struct store *st, const struct store_page_query *q,
+                        struct arena *a, struct store_page *out,
+                        struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct fcache *fc;
+    const struct imap_selected *sel;
+    size_t first, count;
+    unsigned pages;
+    int rc;
+
+    if (imap_conn_select(si->conn, q->folder, false, err) < 0) {
+        if (err->kind == ERR_REFUSED) {
+            err_clear(err);
+            err_set(err, ERR_NOT_FOUND, "no folder %s", q->folder);
+        }
+        return -1;
+    }
+    sel = imap_conn_selected(si->conn);
+    fc = g_hash_table_lookup(si->cache, q->folder);
+    if (fc == NULL) {
+        fc = fcache_new(q->folder);
+        g_hash_table_insert(si->cache, fc->folder, fc);
+    }
+    (void)fcache_sync(si, fc, sel, err, &rc);
+    if (rc < 0)
+        return -1;
+    if (!fc->has_order || fc->sort != q->sort ||
+        strcmp(fc->search, q->search != NULL ? q->search : "") != 0) {
+        if (store_imap_order(si, fc, q, err) < 0)
+            return -1;
+    }
+
+    out->folder = arena_strdup(a, q->folder);
+    out->sort = q->sort;
+    out->total = fc->order->len;
+    pages = (out->total + q->per_page - 1) / q->per_page;
+    out->pages = pages > 0 ? pages : 1;
+    out->page = q->page > out->pages ? out->pages : q->page;
+    if (out->page == 0)
+        out->page = 1;
+    first = (size_t)(out->page - 1) * q->per_page;
+    count = first < fc->order->len ? MIN((size_t)q->per_page,
+                                         fc->order->len - first)
+                                   : 0;
+    if (store_imap_fetch_summaries(
+            si, fc, &g_array_index(fc->order, uint32_t, first), count,
+            err) < 0)
+        return -1;
+
+    out->items = arena_alloc(a, (count > 0 ? count : 1) *
+                                    sizeof(*out->items));
+    out->n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t uid = g_array_index(fc->order, uint32_t, first + i);
+        const struct csum *s = g_hash_table_lookup(fc->msgs,
+                                                   GUINT_TO_POINTER(uid));
+        struct store_summary *d = &out->items[out->n];
+
+        if (s == NULL)
+            continue; /* expunged between SORT and FETCH */
+        d->uid = uid;
+        d->subject = arena_strdup(a, s->subject != NULL ? s->subject : "");
+        d->from.name = arena_strdup(a, s->from_name != NULL ? s->from_name
+                                                            : "");
+        d->from.email = arena_strdup(a, s->from_email != NULL ? s->from_email
+                                                              : "");
+        d->date = s->date;
+        d->size = s->size;
+        d->seen = s->seen;
+        d->flagged = s->flagged;
+        d->answered = s->answered;
+        d->has_attachments = s->has_attachments;
+        out->n++;
+    }
+    return 0;
+}
+
+/* ---- folders ---- */
+
+struct list_ctx {
+    struct store_imap *si;
+    GPtrArray *folders;         /* struct store_folder *, g_malloc'd */
+    GHashTable *by_wire;        /* wire name -> struct store_folder */
+    bool subscribed_pass;       /* LSUB replies */
+    bool any_special_use;
+};
+
+static void
+folder_free(gpointer p)
+{
+    struct store_folder *f = p;
+
+    g_free((char *)f->path);
+    g_free(f);
+}
+
+static enum store_role
+role_from_attr(const struct imap_arg *attr)
+{
+    static const struct {
+        const char *attr;
+        enum store_role role;
+    } map[] = {
+        {"\\SENT", STORE_ROLE_SENT},   {"\\DRAFTS", STORE_ROLE_DRAFTS},
+        {"\\TRASH", STORE_ROLE_TRASH}, {"\\JUNK", STORE_ROLE_JUNK},
+        {"\\ARCHIVE", STORE_ROLE_ARCHIVE},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (imap_arg_is_atom(attr, map[i].attr))
+            return map[i].role;
+    }
+    return STORE_ROLE_NONE;
+}
+
+/* Servers without SPECIAL-USE: the names people and clients use. */
+static enum store_role
+role_from_name(const char *leaf)
+{
+    static const struct {
+        const char *name;
+        enum store_role role;
+    } map[] = {
+        {"Sent", STORE_ROLE_SENT},          {"Sent Items", STORE_ROLE_SENT},
+        {"Sent Messages", STORE_ROLE_SENT}, {"Sent Mail", STORE_ROLE_SENT},
+        {"Drafts", STORE_ROLE_DRAFTS},      {"Draft", STORE_ROLE_DRAFTS},
+        {"Trash", STORE_ROLE_TRASH},        {"Deleted", STORE_ROLE_TRASH},
+        {"Deleted Items", STORE_ROLE_TRASH},
+        {"Deleted Messages", STORE_ROLE_TRASH},
+        {"Junk", STORE_ROLE_JUNK},          {"Spam", STORE_ROLE_JUNK},
+        {"Junk E-mail", STORE_ROLE_JUNK},   {"Archive", STORE_ROLE_ARCHIVE},
+        {"Archives", STORE_ROLE_ARCHIVE},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
+        if (g_ascii_strcasecmp(leaf, map[i].name) == 0)
+            return map[i].role;
+    }
+    return STORE_ROLE_NONE;
+}
+
+static void
+status_apply(struct store_folder *f, const struct imap_arg *items)
+{
+    uint64_t v;
+
+    for (size_t i = 0; i + 1 < items->n; i += 2) {
+        if (!imap_arg_number(&items->list[i + 1], &v) || v > UINT32_MAX)
+            continue;
+        if (imap_arg_is_atom(&items->list[i], "MESSAGES")) {
+            f->total = (uint32_t)v;
+            f->has_counts = true;
+        } else if (imap_arg_is_atom(&items->list[i], "UNSEEN")) {
+            f->unread = (uint32_t)v;
+        }
+    }
+}
+
+static int
+list_untagged(void *vctx, const struct imap_resp *r, struct err *err)
+{
+    struct list_ctx *ctx = vctx;
+    const struct imap_arg *attrs, *delim, *name;
+    const char *wire;
+    struct store_folder *f;
+    char *path;
+
+    if (r->name == NULL)
+        return 0;
+    if (strcmp(r->name, "STATUS") == 0 && r->n_args >= 2) {
+        wire = imap_arg_nstring(&r->args[0]);
+        if (wire == NULL && r->args[0].type == IMAP_ARG_ATOM)
+            wire = r->args[0].str;
+        f = wire != NULL ? g_hash_table_lookup(ctx->by_wire, wire) : NULL;
+        if (f != NULL && r->args[1].type == IMAP_ARG_LIST)
+            status_apply(f, &r->args[1]);
+        return 0;
+    }
+    if ((strcmp(r->name, "LIST") != 0 && strcmp(r->name, "LSUB") != 0) ||
+        r->n_args < 3 || r->args[0].type != IMAP_ARG_LIST)
+        return 0;
+    attrs = &r->args[0];
+    delim = &r->args[1];
+    name = &r->args[2];
+    wire = name->type == IMAP_ARG_ATOM ? name->str : imap_arg_nstring(name);
+    if (wire == NULL) {
+        err_set(err, ERR_PROTO, "LIST reply without a mailbox name");
+        return -1;
+    }
+    f = g_hash_table_lookup(ctx->by_wire, wire);
+    if (strcmp(r->name, "LSUB") == 0) {
+        if (f != NULL)
+            f->subscribed = true;
+        return 0;
+    }
+    if (f != NULL)
+        return 0; /* listed twice */
+    if (ctx->folders->len >= 10000) {
+        err_set(err, ERR_LIMIT, "more than 10000 folders");
+        return -1;
+    }
+    path = store_imap_decode_name(ctx->si, wire, err);
+    if (path == NULL)
+        return -1;
+    f = g_new0(struct store_folder, 1);
+    f->path = path;
+    f->selectable = true;
+    {
+        const char *d = imap_arg_nstring(delim);
+
+        f->delimiter = d != NULL && d[0] != '\0' ? d[0] : '\0';
+    }
+    for (size_t i = 0; i < attrs->n; i++) {
+        const struct imap_arg *at = &attrs->list[i];
+        enum store_role role = role_from_attr(at);
+
+        if (role != STORE_ROLE_NONE) {
+            f->role = role;
+            ctx->any_special_use = true;
+        }
+        if (imap_arg_is_atom(at, "\\NOSELECT") ||
+            imap_arg_is_atom(at, "\\NONEXISTENT"))
+            f->selectable = false;
+        if (imap_arg_is_atom(at, "\\SUBSCRIBED"))
+            f->subscribed = true;
+    }
+    if (g_ascii_strcasecmp(path, "INBOX") == 0)
+        f->role = STORE_ROLE_INBOX;
+    /* extended data: ("CHILDINFO" ...) etc. ignored */
+    g_ptr_array_add(ctx->folders, f);
+    g_hash_table_insert(ctx->by_wire, g_strdup(wire), f);
+    return 0;
+}
+
+static int
+folder_order(gconstpointer pa, gconstpointer pb)
+{
+    const struct store_folder *a = *(struct store_folder *const *)pa;
+    const struct store_folder *b = *(struct store_folder *const *)pb;
+    const char *x = a->path, *y = b->path;
+
+    if (a->role == STORE_ROLE_INBOX || b->role == STORE_ROLE_INBOX)
+        return (b->role == STORE_ROLE_INBOX) - (a->role == STORE_ROLE_INBOX);
+    /* a parent sorts right before its children: the delimiter counts as
+     * the smallest character */
+    while (*x != '\0' && *x == *y)
+        x++, y++;
+    if (*x == a->delimiter && *x != '\0')
+        return *y == '\0' ? 1 : -1;
+    if (*y == b->delimiter && *y != '\0')
+        return *x == '\0' ? -1 : 1;
+    return (unsigned char)*x - (unsigned char)*y;
+}
+
+static int
+store_imap_folder_list(struct store *st, struct arena *a,
+                       struct store_folder_list *out, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct list_ctx ctx = {
+        .si = si,
+        .folders = g_ptr_array_new_with_free_func(folder_free),
+        .by_wire = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         NULL),
+    };
+    bool ext = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_EXTENDED);
+    bool lstatus = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_STATUS);
+    struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "LIST");
+    int rc = -1;
+
+    imap_cmd_add_raw(cmd, "\"\" \"*\"");
+    if (ext) {
+        GString *ret = g_string_new("RETURN (SUBSCRIBED");
+
+        if (imap_conn_has_cap(si->conn, IMAP_CAP_SPECIAL_USE))
+            g_string_append(ret, " SPECIAL-USE");
+        if (lstatus)
+            g_string_append(ret, " STATUS (MESSAGES UNSEEN)");
+        g_string_append_c(ret, ')');
+        imap_cmd_add_raw(cmd, ret->str);
+        g_string_free(ret, TRUE);
+    }
+    if (imap_conn_run(si->conn, cmd, list_untagged, &ctx, err) < 0)
+        goto out;
+    if (!ext) {
+        cmd = imap_conn_cmd_new(si->conn, "LSUB");
+        imap_cmd_add_raw(cmd, "\"\" \"*\"");
+        if (imap_conn_run(si->conn, cmd, list_untagged, &ctx, err) < 0)
+            goto out;
+    }
+    if (!lstatus) {
+        /* one STATUS per folder, each a round trip on old servers */
+        for (guint i = 0; i < ctx.folders->len; i++) {
+            struct store_folder *f = g_ptr_array_index(ctx.folders, i);
+            struct err serr = {0};
+
+            if (!f->selectable)
+                continue;
+            cmd = imap_conn_cmd_new(si->conn, "STATUS");
+            if (imap_cmd_add_mailbox(cmd, f->path, &serr) < 0) {
+                imap_cmd_free(&cmd);
+                continue;
+            }
+            imap_cmd_add_raw(cmd, "(MESSAGES UNSEEN)");
+            if (imap_conn_run(si->conn, cmd, list_untagged, &ctx, &serr) < 0 &&
+                serr.kind != ERR_REFUSED) {
+                *err = serr; /* the connection failed, not the folder */
+                goto out;
+            }
+        }
+    }
+
+    g_ptr_array_sort(ctx.folders, folder_order);
+    out->n = ctx.folders->len;
+    out->items = arena_alloc(a, (out->n > 0 ? out->n : 1) *
+                                    sizeof(*out->items));
+    for (guint i = 0; i < ctx.folders->len; i++) {
+        struct store_folder *f = g_ptr_array_index(ctx.folders, i);
+        struct store_folder *d = &out->items[i];
+        *d = *f;
+        d->path = arena_strdup(a, f->path);
+        d->name = d->path;
+        if (f->delimiter != '\0') {
+            const char *p = strrchr(d->path, f->delimiter);
+
+            if (p != NULL)
+                d->name = p + 1;
+            for (const char *q = d->path; *q != '\0'; q++)
+                d->depth += *q == f->delimiter;
+        }
+        /* the personal namespace prefix ("INBOX.") is not part of the
+         * folder's level for display */
+        if (si->ns_prefix != NULL && *si->ns_prefix != '\0' &&
+            g_str_has_prefix(d->path, si->ns_prefix) && d->depth > 0)
+            d->depth--;
+        if (d->role == STORE_ROLE_NONE && !ctx.any_special_use &&
+            (d->depth == 0))
+            d->role = role_from_name(d->name);
+    }
+    rc = 0;
+out:
+    g_hash_table_destroy(ctx.by_wire);
+    g_ptr_array_free(ctx.folders, TRUE);
+    return rc;
+}
+
+/* ---- opening, liveness, closing ---- */
+
+static int
+namespace_untagged(void *vctx, const struct imap_resp *r, struct err *err)
+{
+    struct store_imap *si = vctx;
+    const struct imap_arg *personal;
+
+    (void)err;
+    if (r->name == NULL || strcmp(r->name, "NAMESPACE") != 0 ||
+        r->n_args < 1)
+        return 0;
+    personal = &r->args[0];
+    if (personal->type == IMAP_ARG_LIST && personal->n > 0 &&
+        personal->list[0].type == IMAP_ARG_LIST &&
+        personal->list[0].n >= 2) {
+        const char *prefix = imap_arg_nstring(&personal->list[0].list[0]);
+        const char *delim = imap_arg_nstring(&personal->list[0].list[1]);
+        struct err derr = {0};
+
+        if (prefix != NULL) {
+            g_free(si->ns_prefix);
+            si->ns_prefix = store_imap_decode_name(si, prefix, &derr);
+        }
+        si->ns_delim = delim != NULL ? delim[0] : '\0';
+    }
+    return 0;
+}
+
+static int
+store_imap_ping(struct store *st, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+
+    if (!imap_conn_is_usable(si->conn)) {
+        err_set(err, ERR_CONN, "IMAP connection closed");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+store_imap_close(struct store *st)
+{
+    struct store_imap *si = (struct store_imap *)st;
+
+    imap_conn_close(&si->conn);
+    g_hash_table_destroy(si->cache);
+    g_free(si->ns_prefix);
+    g_free(si);
+}
+
+struct store *
+store_imap_open(const struct store_login *login, struct err *err)
+{
+    const struct cfg_server *srv = login->server;
+    struct imap_conn_opts opts = {
+        .host = srv->host,
+        .port = srv->port,
+        .tls = srv->tls,
+        .ca_file = srv->ca_file,
+        .connect_timeout = login->connect_timeout,
+        .io_timeout = login->io_timeout,
+    };
+    struct store_imap *si;
+    struct imap_conn *conn;
+
+    store_imap_mime_init();
+    conn = imap_conn_open(&opts, err);
+    if (conn == NULL)
+        return NULL;
+    if (imap_conn_login(conn, login->user, login->password, err) < 0) {
+        imap_conn_close(&conn);
+        return NULL;
+    }
+    si = g_new0(struct store_imap, 1);
+    si->base.ops = &store_imap_ops;
+    si->base.server = srv;
+    si->base.caps = STORE_CAP_FOLDERS | STORE_CAP_FLAGS | STORE_CAP_SEARCH;
+    si->conn = conn;
+    si->cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                      fcache_free);
+    if (imap_conn_has_cap(conn, IMAP_CAP_SORT))
+        si->base.caps |= STORE_CAP_SORT;
+    if (imap_conn_has_cap(conn, IMAP_CAP_MOVE) ||
+        imap_conn_has_cap(conn, IMAP_CAP_UIDPLUS))
+        si->base.caps |= STORE_CAP_MOVE;
+    if (imap_conn_has_cap(conn, IMAP_CAP_NAMESPACE)) {
+        struct imap_cmd *cmd = imap_conn_cmd_new(conn, "NAMESPACE");
+
+        if (imap_conn_run(conn, cmd, namespace_untagged, si, err) < 0) {
+            store_imap_close(&si->base);
+            return NULL;
+        }
+    }
+    return &si->base;
+}
+
+static const struct store_ops store_imap_ops = {
+    .name = "imap",
+    .folder_list = store_imap_folder_list,
+    .summary_page = store_imap_summary_page,
+    .ping = store_imap_ping,
+    .close = store_imap_close,
+};

@@ -1,0 +1,216 @@
+/* view_mail.c - view models of the folder tree and of a mailbox page.
+ * Layer: view. Field names are the JSON contract of DESIGN §3; the extra
+ * fields (hrefs, display strings) serve the templates. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "view/view.h"
+
+/* A query-string-safe copy of s, in the arena. */
+static const char *
+view_q(struct arena *a, const char *s)
+{
+    char *e = g_uri_escape_string(s, NULL, FALSE);
+    const char *r = arena_strdup(a, e);
+
+    g_free(e);
+    return r;
+}
+
+static void
+view_add_int(struct json_object *o, const char *key, int64_t v)
+{
+    json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static void
+view_add_bool(struct json_object *o, const char *key, bool v)
+{
+    json_object_object_add(o, key, json_object_new_boolean(v));
+}
+
+static void
+view_common(struct json_object *v, const char *user, const char *csrf)
+{
+    view_add_str(v, "user", user);
+    view_add_str(v, "csrf", csrf);
+}
+
+struct json_object *
+view_folders(struct arena *a, const struct store_folder_list *list,
+             const char *user, const char *csrf)
+{
+    struct json_object *v = view_obj_new(a);
+    struct json_object *arr = json_object_new_array();
+
+    for (size_t i = 0; i < list->n; i++) {
+        const struct store_folder *f = &list->items[i];
+        struct json_object *o = json_object_new_object();
+
+        view_add_str(o, "name", f->name);
+        view_add_str(o, "path", f->path);
+        view_add_str(o, "role", store_role_name(f->role));
+        if (f->has_counts) {
+            view_add_int(o, "unread", f->unread);
+            view_add_int(o, "total", f->total);
+        } else {
+            json_object_object_add(o, "unread", NULL);
+            json_object_object_add(o, "total", NULL);
+        }
+        view_add_bool(o, "subscribed", f->subscribed);
+        view_add_bool(o, "selectable", f->selectable);
+        view_add_int(o, "depth", f->depth);
+        view_add_str(o, "href_f", view_q(a, f->path));
+        view_add_str(o, "indent", arena_printf(a, "%u", f->depth > 8
+                                                            ? 8
+                                                            : f->depth));
+        view_add_bool(o, "has_unread", f->has_counts && f->unread > 0);
+        json_object_array_add(arr, o);
+    }
+    view_add_str(v, "title", "Folders");
+    json_object_object_add(v, "folders", arr);
+    view_common(v, user, csrf);
+    return v;
+}
+
+/* "14:05" today, "3 Nov" this year, else "2025-11-03": short enough for
+ * a phone's list row. Local time of the server. */
+static const char *
+view_date_short(struct arena *a, int64_t t, GDateTime *now)
+{
+    GDateTime *d = g_date_time_new_from_unix_local(t);
+    const char *fmt;
+    char *s;
+    const char *r;
+
+    if (d == NULL)
+        return "";
+    if (g_date_time_get_year(d) == g_date_time_get_year(now) &&
+        g_date_time_get_day_of_year(d) == g_date_time_get_day_of_year(now))
+        fmt = "%H:%M";
+    else if (g_date_time_get_year(d) == g_date_time_get_year(now))
+        fmt = "%e %b";
+    else
+        fmt = "%Y-%m-%d";
+    s = g_date_time_format(d, fmt);
+    r = arena_strdup(a, g_strstrip(s));
+    g_free(s);
+    g_date_time_unref(d);
+    return r;
+}
+
+static const char *
+view_rfc3339(struct arena *a, int64_t t)
+{
+    GDateTime *d = g_date_time_new_from_unix_utc(t);
+    char *s;
+    const char *r;
+
+    if (d == NULL)
+        return "";
+    s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%SZ");
+    r = arena_strdup(a, s);
+    g_free(s);
+    g_date_time_unref(d);
+    return r;
+}
+
+static const char *
+view_size(struct arena *a, uint64_t n)
+{
+    char *s = g_format_size(n);
+    const char *r = arena_strdup(a, s);
+
+    g_free(s);
+    return r;
+}
+
+static const char *
+view_mailbox_href(struct arena *a, const struct store_page *p,
+                  const char *search, unsigned page, enum store_sort sort)
+{
+    return arena_printf(a, "mailbox?f=%s&page=%u&sort=%s%s%s",
+                        view_q(a, p->folder), page, store_sort_name(sort),
+                        search != NULL ? "&q=" : "",
+                        search != NULL ? view_q(a, search) : "");
+}
+
+struct json_object *
+view_mailbox(struct arena *a, const struct store_page *p, const char *search,
+             const char *user, const char *csrf)
+{
+    struct json_object *v = view_obj_new(a);
+    struct json_object *msgs = json_object_new_array();
+    struct json_object *sorts = json_object_new_array();
+    GDateTime *now = g_date_time_new_now_local();
+    static const struct {
+        enum store_sort sort;
+        const char *label;
+    } sort_labels[] = {
+        {STORE_SORT_DATE_DESC, "Newest first"},
+        {STORE_SORT_DATE_ASC, "Oldest first"},
+        {STORE_SORT_FROM_ASC, "Sender A–Z"},
+        {STORE_SORT_FROM_DESC, "Sender Z–A"},
+        {STORE_SORT_SUBJECT_ASC, "Subject A–Z"},
+        {STORE_SORT_SUBJECT_DESC, "Subject Z–A"},
+        {STORE_SORT_SIZE_DESC, "Largest first"},
+        {STORE_SORT_SIZE_ASC, "Smallest first"},
+    };
+
+    view_add_str(v, "folder", p->folder);
+    view_add_str(v, "folder_q", view_q(a, p->folder));
+    view_add_int(v, "page", p->page);
+    view_add_int(v, "pages", p->pages);
+    view_add_int(v, "total", p->total);
+    view_add_str(v, "sort", store_sort_name(p->sort));
+    view_add_str(v, "q", search != NULL ? search : "");
+    view_add_bool(v, "searching", search != NULL);
+    for (size_t i = 0; i < p->n; i++) {
+        const struct store_summary *m = &p->items[i];
+        struct json_object *o = json_object_new_object();
+        struct json_object *from = json_object_new_object();
+
+        view_add_int(o, "uid", m->uid);
+        view_add_str(o, "subject", m->subject);
+        view_add_bool(o, "has_subject", m->subject[0] != '\0');
+        view_add_str(from, "name", m->from.name);
+        view_add_str(from, "email", m->from.email);
+        view_add_str(from, "display", m->from.name[0] != '\0'
+                                          ? m->from.name
+                                          : m->from.email);
+        json_object_object_add(o, "from", from);
+        view_add_str(o, "date", view_rfc3339(a, m->date));
+        view_add_str(o, "date_display", view_date_short(a, m->date, now));
+        view_add_int(o, "size", (int64_t)m->size);
+        view_add_str(o, "size_display", view_size(a, m->size));
+        view_add_bool(o, "seen", m->seen);
+        view_add_bool(o, "flagged", m->flagged);
+        view_add_bool(o, "answered", m->answered);
+        view_add_bool(o, "has_attachments", m->has_attachments);
+        view_add_str(o, "href", arena_printf(a, "message?f=%s&uid=%u",
+                                             view_q(a, p->folder), m->uid));
+        json_object_array_add(msgs, o);
+    }
+    json_object_object_add(v, "messages", msgs);
+    for (size_t i = 0; i < G_N_ELEMENTS(sort_labels); i++) {
+        struct json_object *o = json_object_new_object();
+
+        view_add_str(o, "value", store_sort_name(sort_labels[i].sort));
+        view_add_str(o, "label", sort_labels[i].label);
+        view_add_bool(o, "selected", sort_labels[i].sort == p->sort);
+        json_object_array_add(sorts, o);
+    }
+    json_object_object_add(v, "sorts", sorts);
+    if (p->page > 1)
+        view_add_str(v, "prev_href", view_mailbox_href(a, p, search,
+                                                       p->page - 1, p->sort));
+    if (p->page < p->pages)
+        view_add_str(v, "next_href", view_mailbox_href(a, p, search,
+                                                       p->page + 1, p->sort));
+    view_add_str(v, "title", p->folder);
+    view_add_bool(v, "empty", p->n == 0);
+    view_common(v, user, csrf);
+    g_date_time_unref(now);
+    return v;
+}

@@ -1,0 +1,183 @@
+/* auth.c - session cookie, CSRF and store borrowing for handlers.
+ * Layer: web. Trust: UNTRUSTED cookies and tokens; comparisons of secrets
+ * are constant-time (in session.c and here). */
+#include <string.h>
+
+#include <glib.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "session/pool.h"
+#include "web/app.h"
+#include "web/auth.h"
+
+#define PRE_COOKIE "postern_login"
+
+static void
+auth_key_wipe(void *key)
+{
+    OPENSSL_cleanse(key, sizeof(struct session_key));
+}
+
+static void
+auth_session_unref(void *s)
+{
+    struct session *sess = s;
+
+    session_unref(&sess);
+}
+
+int
+auth_require(struct request *req, struct session **s_out, struct err *err)
+{
+    const char *cookie = request_cookie(req, SESSION_COOKIE_NAME);
+
+    if (req->session != NULL) {
+        *s_out = req->session;
+        return 0;
+    }
+    if (cookie == NULL) {
+        err_set(err, ERR_AUTH, "no session cookie");
+        return -1;
+    }
+    return auth_adopt(req, cookie, s_out, err);
+}
+
+int
+auth_adopt(struct request *req, const char *cookie, struct session **s_out,
+           struct err *err)
+{
+    struct session_key *key;
+    struct session *s;
+
+    key = arena_alloc(req->arena, sizeof(*key));
+    arena_defer(req->arena, auth_key_wipe, key);
+    s = session_lookup(req->app->sessions, cookie, key);
+    if (s == NULL) {
+        err_set(err, ERR_AUTH, "unknown or expired session");
+        return -1;
+    }
+    arena_defer(req->arena, auth_session_unref, s);
+    req->session = s;
+    req->session_key = key;
+    *s_out = s;
+    return 0;
+}
+
+const char *
+auth_posted_csrf(const struct request *req)
+{
+    const char *h = request_header(req, "x-csrf-token");
+
+    return h != NULL ? h : request_form_get(req, "csrf");
+}
+
+int
+auth_check_csrf(struct request *req, struct session *s, struct err *err)
+{
+    if (!session_csrf_ok(s, auth_posted_csrf(req))) {
+        err_set(err, ERR_CSRF, "CSRF token missing or wrong");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+auth_set_cookie(struct request *req, struct response *resp, const char *name,
+                const char *value, bool expire)
+{
+    char *c = arena_printf(req->arena, "%s=%s; Path=%s; HttpOnly; "
+                                       "SameSite=Strict%s%s",
+                           name, value, web_app_base_path(req->app),
+                           req->is_https ? "; Secure" : "",
+                           expire ? "; Max-Age=0" : "");
+
+    /* Set-Cookie may repeat; response_set_header replaces, so append */
+    kv_list_add(req->arena, &resp->headers, "Set-Cookie", c, strlen(c));
+}
+
+void
+auth_set_session_cookie(struct request *req, struct response *resp,
+                        const char *value)
+{
+    auth_set_cookie(req, resp, SESSION_COOKIE_NAME,
+                    value != NULL ? value : "", value == NULL);
+}
+
+static bool
+auth_token_is_wellformed(const char *t)
+{
+    size_t n = t != NULL ? strlen(t) : 0;
+
+    if (n != 43)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!g_ascii_isalnum(t[i]) && t[i] != '-' && t[i] != '_')
+            return false;
+    }
+    return true;
+}
+
+const char *
+auth_login_token(struct request *req, struct response *resp)
+{
+    const char *have = request_cookie(req, PRE_COOKIE);
+    unsigned char raw[32];
+    char *b64, *tok;
+
+    if (auth_token_is_wellformed(have))
+        return have;
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        xassert_unreached(); /* no entropy: nothing safe to do */
+    b64 = g_base64_encode(raw, sizeof(raw));
+    tok = arena_strndup(req->arena, b64, 43); /* drop the '=' pad */
+    g_free(b64);
+    for (char *p = tok; *p != '\0'; p++) {
+        if (*p == '+')
+            *p = '-';
+        else if (*p == '/')
+            *p = '_';
+    }
+    auth_set_cookie(req, resp, PRE_COOKIE, tok, false);
+    return tok;
+}
+
+int
+auth_check_login_csrf(struct request *req, struct err *err)
+{
+    const char *cookie = request_cookie(req, PRE_COOKIE);
+    const char *posted = auth_posted_csrf(req);
+
+    if (!auth_token_is_wellformed(cookie) || posted == NULL ||
+        strlen(posted) != strlen(cookie) ||
+        CRYPTO_memcmp(cookie, posted, strlen(cookie)) != 0) {
+        err_set(err, ERR_CSRF, "login form token missing or wrong");
+        return -1;
+    }
+    return 0;
+}
+
+int
+auth_with_store(struct request *req, struct session *s, auth_store_fn *fn,
+                void *ctx, struct err *err)
+{
+    struct pool *pool = req->app->pool;
+
+    for (int attempt = 0;; attempt++) {
+        struct store *st = pool_acquire(pool, s, req->session_key, err);
+        bool broken;
+        int rc;
+
+        if (st == NULL)
+            return -1;
+        rc = fn(req, st, ctx, err);
+        broken = st->broken;
+        pool_release(pool, s, &st);
+        if (rc == 0 || !broken || attempt > 0 ||
+            (err->kind != ERR_CONN && err->kind != ERR_PROTO))
+            return rc;
+        /* A pooled connection died under us (server restart, idle
+         * timeout it did not announce): once more on a fresh one. */
+        err_clear(err);
+    }
+}

@@ -1,0 +1,86 @@
+/* h_mailbox.c - GET /folders (the folder tree with counts) and GET
+ * /mailbox?f=F&page=P&sort=S&q=Q (one page of summaries). Layer: web.
+ * Validate, ask the store, build the view, render: no IMAP and no HTML. */
+#include <string.h>
+
+#include "core/limits.h"
+#include "view/view.h"
+#include "web/app.h"
+#include "web/auth.h"
+#include "web/handlers.h"
+#include "web/page.h"
+
+static int
+folders_run(struct request *req, struct store *st, void *ctx,
+            struct err *err)
+{
+    return store_folder_list(st, req->arena, ctx, err);
+}
+
+int
+h_folders(struct request *req, struct response *resp, struct err *err)
+{
+    struct store_folder_list list = {0};
+    struct session *s;
+
+    if (auth_require(req, &s, err) < 0 ||
+        auth_with_store(req, s, folders_run, &list, err) < 0)
+        return -1;
+    return page_render(req, resp, "folders",
+                       view_folders(req->arena, &list, session_user(s),
+                                    session_csrf_token(s)),
+                       err);
+}
+
+static int
+mailbox_run(struct request *req, struct store *st, void *ctx,
+            struct err *err)
+{
+    struct store_page **pagep = ctx;
+    const struct store_page_query *q = (const void *)pagep[1];
+
+    return store_summary_page(st, q, req->arena, pagep[0], err);
+}
+
+static int
+mailbox_param_sort(const struct request *req, enum store_sort *out,
+                   struct err *err)
+{
+    const char *v = request_query(req, "sort");
+
+    *out = STORE_SORT_DATE_DESC;
+    if (v == NULL || *v == '\0')
+        return 0;
+    for (unsigned i = 0; i < STORE_SORT_COUNT_; i++) {
+        if (strcmp(v, store_sort_name((enum store_sort)i)) == 0) {
+            *out = (enum store_sort)i;
+            return 0;
+        }
+    }
+    err_set(err, ERR_INPUT, "unknown sort order");
+    return -1;
+}
+
+int
+h_mailbox(struct request *req, struct response *resp, struct err *err)
+{
+    struct store_page_query q = {.per_page = req->app->cfg->page_size};
+    struct store_page page = {0};
+    void *ctx[2] = {&page, &q};
+    struct session *s;
+
+    if (auth_require(req, &s, err) < 0)
+        return -1;
+    if (request_param_folder(req, "f", &q.folder, err) < 0 ||
+        request_param_uint(req, "page", 1, 1, LIM_PAGE_INDEX, &q.page,
+                           err) < 0 ||
+        mailbox_param_sort(req, &q.sort, err) < 0 ||
+        request_param_text(req, "q", LIM_SEARCH_QUERY, &q.search, err) < 0)
+        return -1;
+    if (auth_with_store(req, s, mailbox_run, ctx, err) < 0)
+        return -1;
+    return page_render(req, resp, "mailbox",
+                       view_mailbox(req->arena, &page, q.search,
+                                    session_user(s), session_csrf_token(s)),
+                       err);
+}
