@@ -54,6 +54,11 @@ done
 
 echo "== integration"
 run_suite integration python3 tests/integration/run.py
+# The IMAP suite again against servers that offer less (DESIGN §5).
+for flavor in minimal prefix; do
+    POSTERN_IT_FLAVOR=$flavor run_suite "integration/$flavor" \
+        python3 tests/integration/run.py test_imap_read.py
+done
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -340,37 +340,6 @@ fetch_untagged(void *vctx, const struct imap_resp *r, struct err *err)
     return 0;
 }
 
-static int
-uid_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-/* Appends uids as a compact UID set ("1:5,9"). */
-static void
-uidset_append(GString *out, const uint32_t *uids, size_t n)
-{
-    uint32_t *sorted = g_memdup2(uids, n * sizeof(*uids));
-
-    qsort(sorted, n, sizeof(*sorted), uid_cmp);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-
-        while (j + 1 < n && sorted[j + 1] == sorted[j] + 1)
-            j++;
-        if (out->len > 0)
-            g_string_append_c(out, ',');
-        if (j > i)
-            g_string_append_printf(out, "%u:%u", sorted[i], sorted[j]);
-        else
-            g_string_append_printf(out, "%u", sorted[i]);
-        i = j + 1;
-    }
-    g_free(sorted);
-}
-
 /* UID FETCH of everything a summary shows, for uids not yet complete. */
 static int
 store_imap_fetch_summaries(struct store_imap *si, struct fcache *fc,
@@ -390,14 +359,11 @@ store_imap_fetch_summaries(struct store_imap *si, struct fcache *fc,
     /* in batches, so one command line stays far below the server's cap */
     for (size_t off = 0; off < missing->len && rc == 0; off += 500) {
         size_t cnt = MIN((size_t)500, missing->len - off);
-        GString *set = g_string_new("");
         struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
 
-        uidset_append(set, &g_array_index(missing, uint32_t, off), cnt);
-        imap_cmd_add_raw(cmd, set->str);
+        imap_cmd_add_seqset(cmd, &g_array_index(missing, uint32_t, off), cnt);
         imap_cmd_add_raw(cmd, "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE "
                               "BODYSTRUCTURE)");
-        g_string_free(set, TRUE);
         rc = imap_conn_run(si->conn, cmd, fetch_untagged, &ctx, err);
     }
     g_array_free(missing, TRUE);
@@ -894,9 +860,16 @@ list_untagged(void *vctx, const struct imap_resp *r, struct err *err)
         err_set(err, ERR_LIMIT, "more than 10000 folders");
         return -1;
     }
-    path = store_imap_decode_name(ctx->si, wire, err);
-    if (path == NULL)
-        return -1;
+    {
+        struct err derr = {0};
+
+        /* A name that does not decode (non-canonical modified UTF-7, 8-bit
+         * without UTF8=ACCEPT) cannot be sent back reliably: leave that one
+         * folder out rather than fail the whole list. */
+        path = store_imap_decode_name(ctx->si, wire, &derr);
+        if (path == NULL)
+            return 0;
+    }
     f = g_new0(struct store_folder, 1);
     f->path = path;
     f->selectable = true;

@@ -11,13 +11,17 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTERN = os.path.join(ROOT, "postern")
-WORK = os.path.join(ROOT, "build", "it")
+# default: Dovecot as shipped; minimal: IMAP4rev1 only (every fallback);
+# prefix: namespace "INBOX." with "." as separator. Each runs side by side.
+FLAVOR = os.environ.get("POSTERN_IT_FLAVOR", "default")
+_OFFSET = {"default": 0, "minimal": 1, "prefix": 2}[FLAVOR]
+WORK = os.path.join(ROOT, "build", "it", FLAVOR)
 NGINX_SH = os.environ.get("POSTERN_NGINX_SH",
                           os.path.join(ROOT, "tests", "env", "nginx.sh"))
 
 # Ports of the integration run; tests/env puts the mail servers at ENV_BASE+.
-ENV_BASE = int(os.environ.get("POSTERN_IT_ENV_BASE", "20000"))
-SERVE_PORT = int(os.environ.get("POSTERN_IT_PORT", "18080"))
+ENV_BASE = int(os.environ.get("POSTERN_IT_ENV_BASE", "20000")) + 1000 * _OFFSET
+SERVE_PORT = int(os.environ.get("POSTERN_IT_PORT", "18080")) + 100 * _OFFSET
 FCGI_PORT = SERVE_PORT + 1
 NGINX_PORT = SERVE_PORT + 2
 STALL_PORT = SERVE_PORT + 5   # accepts, never greets: a hung mail server
@@ -151,7 +155,8 @@ class Environment:
     def __init__(self):
         self.mail = {}
         self.procs = []
-        self.mail_dir = os.path.join(ROOT, "tests", "env", "run", "it")
+        self.mail_dir = os.path.join(ROOT, "tests", "env", "run",
+                                     f"it-{FLAVOR}")
         self.nginx_dir = os.path.join(WORK, "nginx")
         self.config = os.path.join(WORK, "postern.conf")
         self.serve = None
@@ -166,7 +171,8 @@ class Environment:
                 raise RuntimeError(f"port {port} is taken: stop what holds it "
                                    f"or set POSTERN_IT_PORT")
         subprocess.run([os.path.join(ROOT, "tests/env/mailenv.sh"), "start",
-                        "--dir", self.mail_dir, "--base", str(ENV_BASE)],
+                        "--dir", self.mail_dir, "--base", str(ENV_BASE),
+                        "--flavor", FLAVOR],
                        check=True, cwd=ROOT)
         self.mail = read_env_file(os.path.join(self.mail_dir, "env.sh"))
         write_config(self.config, self.mail)

@@ -281,3 +281,32 @@ class Shutdown(unittest.TestCase):
         p.proc.send_signal(signal.SIGTERM)
         self.assertEqual(p.proc.wait(15), 0)
         p.stop()
+
+
+class Install(unittest.TestCase):
+    def test_make_install_gives_a_working_tree(self):
+        import shutil
+        import tempfile
+        prefix = tempfile.mkdtemp(prefix="postern-install-")
+        try:
+            p = subprocess.run(["make", "-s", "install", f"PREFIX={prefix}"],
+                               cwd=ROOT, capture_output=True, text=True,
+                               timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for rel in ("bin/postern", "share/postern/templates/login.mustache",
+                        "share/postern/static/postern.css",
+                        "share/postern/nginx-postern.conf",
+                        "share/postern/postern.service",
+                        "etc/postern/postern.conf.example"):
+                self.assertTrue(os.path.exists(os.path.join(prefix, rel)),
+                                rel)
+            # the installed binary finds the installed data from anywhere
+            p = subprocess.run([os.path.join(prefix, "bin/postern"),
+                                "check-config", "-c",
+                                os.path.join(prefix,
+                                             "etc/postern/postern.conf.example")],
+                               cwd="/", capture_output=True, text=True,
+                               timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            shutil.rmtree(prefix, ignore_errors=True)
