@@ -36,7 +36,7 @@ count_tap() {
 run_suite() {
     local suite=$1
     shift
-    local out="$log_dir/$suite.log"
+    local out="$log_dir/${suite//\//_}.log"
     "$@" >"$out" 2>&1
     count_tap "$suite" "$out" $?
 }

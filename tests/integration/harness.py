@@ -4,6 +4,7 @@ and stops all of it afterwards; small HTTP helpers for the tests."""
 
 import http.client
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -39,9 +40,8 @@ def read_env_file(path):
             key, value = line.split("=", 1)
             if key.startswith("export "):
                 key = key[len("export "):]
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            env[key] = value
+            parts = shlex.split(value) if value else [""]
+            env[key] = parts[0] if parts else ""
     return env
 
 
