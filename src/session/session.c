@@ -413,6 +413,20 @@ session_is_expired(const struct session_table *t, const struct session *s,
     return now_us - last > t->idle_us || now_us - s->created_us > t->max_us;
 }
 
+int
+session_token_new(char out[SESSION_CSRF_LEN + 1], struct err *err)
+{
+    unsigned char raw[32];
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        err_set(err, ERR_INTERNAL, "no random bytes for a token");
+        return -1;
+    }
+    b64url_encode(raw, sizeof(raw), out);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return 0;
+}
+
 struct session *
 session_create(struct session_table *t, const struct cfg_server *server,
                const char *user, const char *password, char **cookie_out,

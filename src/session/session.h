@@ -148,6 +148,12 @@ const struct cfg_server *session_server(const struct session *s);
 /* SHA-256 of the cookie's id: the key a session store files s under. */
 const unsigned char *session_id_hash(const struct session *s);
 
+/* A fresh random token like the CSRF token: SESSION_CSRF_LEN base64url
+ * characters of 32 random bytes, NUL-terminated in out. -1 (ERR_INTERNAL)
+ * only when the system has no randomness to give. */
+ATTR_NODISCARD int session_token_new(char out[SESSION_CSRF_LEN + 1],
+                                     struct err *err);
+
 /* The per-session CSRF token: SESSION_CSRF_LEN base64url chars of 32
  * random bytes, fixed for the session's life. Valid while the caller holds
  * a reference. */

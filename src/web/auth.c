@@ -5,7 +5,6 @@
 
 #include <glib.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "session/pool.h"
 #include "web/app.h"
@@ -109,7 +108,7 @@ auth_token_is_wellformed(const char *t)
 {
     size_t n = t != NULL ? strlen(t) : 0;
 
-    if (n != 43)
+    if (n != SESSION_CSRF_LEN)
         return false;
     for (size_t i = 0; i < n; i++) {
         if (!g_ascii_isalnum(t[i]) && t[i] != '-' && t[i] != '_')
@@ -122,22 +121,13 @@ const char *
 auth_login_token(struct request *req, struct response *resp)
 {
     const char *have = request_cookie(req, PRE_COOKIE);
-    unsigned char raw[32];
-    char *b64, *tok;
+    char *tok = arena_alloc(req->arena, SESSION_CSRF_LEN + 1);
+    struct err err = {0};
 
     if (auth_token_is_wellformed(have))
         return have;
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        xassert_unreached(); /* no entropy: nothing safe to do */
-    b64 = g_base64_encode(raw, sizeof(raw));
-    tok = arena_strndup(req->arena, b64, 43); /* drop the '=' pad */
-    g_free(b64);
-    for (char *p = tok; *p != '\0'; p++) {
-        if (*p == '+')
-            *p = '-';
-        else if (*p == '/')
-            *p = '_';
-    }
+    if (session_token_new(tok, &err) < 0)
+        xassert_unreached(); /* no randomness: nothing safe to do */
     auth_set_cookie(req, resp, PRE_COOKIE, tok, false);
     return tok;
 }

@@ -53,23 +53,13 @@ smtp_port = $SUBMISSION_PORT
 smtp_tls = starttls
 address_domain = postern.test
 
-[server demo-pop3]
-protocol = pop3
-host = localhost
-port = $POP3_PORT
-tls = starttls
-ca_file = $CA_FILE
-smtp_host = localhost
-smtp_port = $SUBMISSION_PORT
-smtp_tls = starttls
-address_domain = postern.test
 EOF2
 
 cat <<MSG
 
   postern demo: http://127.0.0.1:$port/
   user: $ALICE_USER    password: $ALICE_PASS
-  (also $BOB_USER / $BOB_PASS; IMAP on $IMAP_PORT, POP3 on $POP3_PORT)
+  (also $BOB_USER / $BOB_PASS; IMAP on $IMAP_PORT)
 
   Ctrl-C stops postern and the mail servers.
 

@@ -657,11 +657,28 @@ test_lookups_from_threads_race_with_destroy_and_reap(void **state)
     assert_lookup_fails(f->t, f->cookie);
 }
 
+static void
+test_fresh_tokens_are_base64url_and_differ(void **state)
+{
+    char a[SESSION_CSRF_LEN + 1], b[SESSION_CSRF_LEN + 1];
+    struct err err = {0};
+
+    (void)state;
+    assert_int_equal(session_token_new(a, &err), 0);
+    assert_int_equal(session_token_new(b, &err), 0);
+    assert_int_equal(strlen(a), SESSION_CSRF_LEN);
+    assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                               "qrstuvwxyz0123456789-_"),
+                     SESSION_CSRF_LEN);
+    assert_string_not_equal(a, b);
+}
+
 int
 main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_tokens_are_base64url_and_differ),
         T(test_cookie_is_86_base64url_chars),
         T(test_lookup_with_the_cookie_gives_session_and_key),
         T(test_password_opens_with_the_cookie_key_only),
