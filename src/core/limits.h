@@ -21,6 +21,8 @@
 #define LIM_IMAP_LITERAL_MEM (1u * 1024 * 1024) /* larger: sink or fail */
 #define LIM_IMAP_DEPTH 64u
 #define LIM_IMAP_TOKENS 1000000u
+#define LIM_IMAP_FOLDERS 10000u        /* mailboxes in one LIST */
+#define LIM_IMAP_SUMMARY_CACHE 20000u  /* cached summaries per folder */
 #define LIM_POP3_LINE (8u * 1024)
 
 /* From messages */

@@ -14,10 +14,6 @@
 #include "imap/imap_utf7.h"
 #include "store/store_imap.h"
 
-/* Summaries kept per folder before the cache starts over: bounds memory
- * per connection whatever the folder size. */
-#define CACHE_MAX_SUMMARIES 20000u
-
 struct csum {                   /* a cached summary; strings owned */
     uint32_t uid;
     char *subject, *from_name, *from_email;
@@ -313,7 +309,7 @@ fetch_untagged(void *vctx, const struct imap_resp *r, struct err *err)
     if (s == NULL) {
         if (ctx->flags_only)
             return 0;
-        if (g_hash_table_size(ctx->fc->msgs) >= CACHE_MAX_SUMMARIES)
+        if (g_hash_table_size(ctx->fc->msgs) >= LIM_IMAP_SUMMARY_CACHE)
             g_hash_table_remove_all(ctx->fc->msgs);
         s = g_new0(struct csum, 1);
         s->uid = (uint32_t)uid;
@@ -856,8 +852,8 @@ list_untagged(void *vctx, const struct imap_resp *r, struct err *err)
     }
     if (f != NULL)
         return 0; /* listed twice */
-    if (ctx->folders->len >= 10000) {
-        err_set(err, ERR_LIMIT, "more than 10000 folders");
+    if (ctx->folders->len >= LIM_IMAP_FOLDERS) {
+        err_set(err, ERR_LIMIT, "more than %u folders", LIM_IMAP_FOLDERS);
         return -1;
     }
     {
