@@ -31,6 +31,10 @@ struct imap_conn {
     char cmd_verb[32];
     char last_code[32];
     struct imap_selected sel;
+    /* a literal being streamed (imap_conn_stream_*) */
+    bool streaming, stream_done;
+    GByteArray *stream_q;   /* literal bytes not yet handed out */
+    size_t stream_off;
 };
 
 /* ---- counters for /metrics ---- */
@@ -310,6 +314,179 @@ imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
 out:
     imap_cmd_free(&cmd);
     return rc;
+}
+
+/* ---- streaming literals ---- */
+
+static int
+imap_conn_stream_sink(void *ctx, const unsigned char *data, size_t len)
+{
+    struct imap_conn *c = ctx;
+
+    g_byte_array_append(c->stream_q, data, (guint)len);
+    return 0;
+}
+
+/* One step: feeds what is buffered, or reads once from the network.
+ * Returns 1 with a response, 0 when more input is needed, -1 on error. */
+static int
+imap_conn_pump(struct imap_conn *c, const struct imap_resp **resp_out,
+               struct err *err)
+{
+    if (c->in_end > c->in_start) {
+        size_t used = 0;
+        enum imap_feed_result r;
+
+        r = imap_parser_feed(c->parser, c->in + c->in_start,
+                             c->in_end - c->in_start, &used, resp_out, err);
+        c->in_start += used;
+        if (r == IMAP_FEED_ERROR)
+            return imap_conn_fail(c, err);
+        return r == IMAP_FEED_RESPONSE ? 1 : 0;
+    }
+    c->in_start = c->in_end = 0;
+    {
+        ssize_t n = net_conn_read(c->net, c->in, sizeof(c->in),
+                                  imap_conn_deadline(c), err);
+
+        if (n < 0)
+            return imap_conn_fail(c, err);
+        c->in_end = (size_t)n;
+    }
+    return 0;
+}
+
+/* A literal small enough to stay in the parser's memory (a 1-byte part)
+ * arrives in the FETCH response instead of the sink. */
+static void
+imap_conn_stream_small(struct imap_conn *c, const struct imap_resp *r)
+{
+    const struct imap_arg *att;
+
+    if (r->name == NULL || strcmp(r->name, "FETCH") != 0 || r->n_args < 1 ||
+        r->args[0].type != IMAP_ARG_LIST)
+        return;
+    att = &r->args[0];
+    for (size_t i = 0; i + 1 < att->n; i += 2) {
+        const struct imap_arg *k = &att->list[i], *v = &att->list[i + 1];
+
+        if (k->type == IMAP_ARG_ATOM && v->type == IMAP_ARG_STRING &&
+            (g_ascii_strncasecmp(k->str, "BODY[", 5) == 0 ||
+             g_ascii_strncasecmp(k->str, "BINARY[", 7) == 0))
+            g_byte_array_append(c->stream_q, (const guint8 *)v->str,
+                                (guint)v->len);
+    }
+}
+
+static void
+imap_conn_stream_end(struct imap_conn *c)
+{
+    struct imap_parser_limits lim = {.max_line = LIM_IMAP_LINE};
+
+    imap_parser_set_sink(c->parser, NULL, NULL);
+    imap_parser_set_limits(c->parser, &lim);
+    if (c->stream_q != NULL)
+        g_byte_array_free(c->stream_q, TRUE);
+    c->stream_q = NULL;
+    c->streaming = false;
+}
+
+int
+imap_conn_stream_begin(struct imap_conn *c, struct imap_cmd *cmd,
+                       struct err *err)
+{
+    /* every literal, however small, goes through the sink */
+    struct imap_parser_limits lim = {.max_line = LIM_IMAP_LINE,
+                                     .max_literal_mem = 1};
+    size_t len;
+    const unsigned char *seg;
+
+    xassert(!c->streaming);
+    if (c->broken) {
+        err_set(err, ERR_CONN, "IMAP connection already failed");
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    imap_cmd_finish(cmd);
+    xassert(imap_cmd_segments(cmd) == 1); /* FETCH carries no literal */
+    imap_conn_count(c->cmd_verb);
+    seg = imap_cmd_segment(cmd, 0, &len);
+    if (imap_conn_send(c, seg, len, err) < 0) {
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    imap_cmd_free(&cmd);
+    c->streaming = true;
+    c->stream_done = false;
+    c->stream_q = g_byte_array_new();
+    c->stream_off = 0;
+    imap_parser_set_limits(c->parser, &lim);
+    imap_parser_set_sink(c->parser, imap_conn_stream_sink, c);
+    return 0;
+}
+
+ssize_t
+imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
+                      struct err *err)
+{
+    size_t avail;
+
+    xassert(c->streaming);
+    for (;;) {
+        const struct imap_resp *r;
+        int rc;
+
+        avail = c->stream_q->len - c->stream_off;
+        if (avail > 0 || c->stream_done)
+            break;
+        /* hand out a drained queue's memory before more arrives */
+        g_byte_array_set_size(c->stream_q, 0);
+        c->stream_off = 0;
+        rc = imap_conn_pump(c, &r, err);
+        if (rc < 0) {
+            imap_conn_stream_end(c);
+            return -1;
+        }
+        if (rc == 0)
+            continue;
+        if (r->kind == IMAP_RESP_TAGGED) {
+            if (strcmp(r->tag, c->cmd_tag) != 0) {
+                err_set(err, ERR_PROTO, "reply for unknown tag %s", r->tag);
+                imap_conn_stream_end(c);
+                return imap_conn_fail(c, err);
+            }
+            if (imap_conn_finish_tagged(c, r, c->cmd_verb, err) < 0) {
+                imap_conn_stream_end(c);
+                return -1;
+            }
+            c->stream_done = true;
+        } else if (r->kind == IMAP_RESP_CONTINUE) {
+            err_set(err, ERR_PROTO, "unexpected continuation in FETCH");
+            imap_conn_stream_end(c);
+            return imap_conn_fail(c, err);
+        } else {
+            imap_conn_track(c, r);
+            imap_conn_stream_small(c, r);
+        }
+    }
+    if (avail == 0) {
+        imap_conn_stream_end(c); /* the tagged OK came: done */
+        return 0;
+    }
+    if (avail > max)
+        avail = max;
+    memcpy(buf, c->stream_q->data + c->stream_off, avail);
+    c->stream_off += avail;
+    return (ssize_t)avail;
+}
+
+void
+imap_conn_stream_abort(struct imap_conn *c)
+{
+    if (!c->streaming)
+        return;
+    imap_conn_stream_end(c);
+    c->broken = true; /* the rest of the reply is still on the wire */
 }
 
 /* Simple commands with no arguments and no interest in the data. */
@@ -596,6 +773,8 @@ imap_conn_close(struct imap_conn **cp)
 
     if (c == NULL)
         return;
+    if (c->streaming)
+        imap_conn_stream_abort(c);
     if (c->net != NULL && !c->broken && !c->bye) {
         struct err err = {0};
 

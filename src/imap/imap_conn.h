@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/attr.h"
 #include "core/cfg.h"
@@ -60,6 +61,20 @@ struct imap_cmd *imap_conn_cmd_new(struct imap_conn *c, const char *verb);
 ATTR_NODISCARD int imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd,
                                  imap_untagged_fn *fn, void *ctx,
                                  struct err *err);
+
+/* Streams the literals of one command's replies (BODY[...] of a FETCH):
+ * sends cmd, then each imap_conn_stream_read() returns the next bytes of
+ * the literal data as they arrive, at most one network read at a time, so
+ * memory does not grow with the size. Returns 0 at the tagged OK; -1 with
+ * err on NO/BAD or a network error. A stream not read to its end leaves
+ * the connection unusable (imap_conn_stream_abort marks it so). Frees cmd.
+ * No other command may run on c until the stream has ended. */
+ATTR_NODISCARD int imap_conn_stream_begin(struct imap_conn *c,
+                                          struct imap_cmd *cmd,
+                                          struct err *err);
+ATTR_NODISCARD ssize_t imap_conn_stream_read(struct imap_conn *c, void *buf,
+                                             size_t max, struct err *err);
+void imap_conn_stream_abort(struct imap_conn *c);
 
 /* SELECT (or EXAMINE when readonly) with CONDSTORE when enabled; fills the
  * selected state. A NO is ERR_REFUSED with the code kept. */

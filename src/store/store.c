@@ -93,3 +93,108 @@ store_ping(struct store *st, struct err *err)
 {
     return store_check(st, st->ops->ping(st, err), err);
 }
+
+int
+store_message_get(struct store *st, const char *folder, uint32_t uid,
+                  bool with_headers, struct arena *a,
+                  struct store_message *out, struct err *err)
+{
+    return store_check(st,
+                       st->ops->message_get(st, folder, uid, with_headers, a,
+                                            out, err),
+                       err);
+}
+
+int
+store_flags_change(struct store *st, const char *folder, const uint32_t *uids,
+                   size_t n, unsigned flags, bool add, struct err *err)
+{
+    if (!store_has_cap(st, STORE_CAP_FLAGS)) {
+        err_set(err, ERR_UNSUPPORTED, "this server keeps no flags");
+        return -1;
+    }
+    return store_check(st,
+                       st->ops->flags_change(st, folder, uids, n, flags, add,
+                                             err),
+                       err);
+}
+
+struct store_stream *
+store_stream_open(struct store *st, const char *folder, uint32_t uid,
+                  const char *section, struct err *err)
+{
+    struct store_stream *s = st->ops->stream_open(st, folder, uid, section,
+                                                  err);
+
+    if (s == NULL)
+        (void)store_check(st, -1, err);
+    return s;
+}
+
+ssize_t
+store_stream_read(struct store_stream *s, void *buf, size_t max,
+                  struct err *err)
+{
+    ssize_t n = s->st->ops->stream_read(s, buf, max, err);
+
+    if (n < 0)
+        (void)store_check(s->st, -1, err);
+    return n;
+}
+
+void
+store_stream_close(struct store_stream **sp)
+{
+    struct store_stream *s = *sp;
+
+    if (s == NULL)
+        return;
+    s->st->ops->stream_close(s);
+    *sp = NULL;
+}
+
+int
+store_part_raw(struct store *st, const char *folder, uint32_t uid,
+               const char *section, size_t max, GString *out,
+               bool *truncated_out, struct err *err)
+{
+    struct store_stream *s = store_stream_open(st, folder, uid, section, err);
+    char buf[16 * 1024];
+    size_t got = 0;
+
+    *truncated_out = false;
+    if (s == NULL)
+        return -1;
+    for (;;) {
+        ssize_t n = store_stream_read(s, buf, sizeof(buf), err);
+
+        if (n < 0) {
+            store_stream_close(&s);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (got < max) {
+            size_t keep = MIN((size_t)n, max - got);
+
+            g_string_append_len(out, buf, (gssize)keep);
+            if (keep < (size_t)n)
+                *truncated_out = true;
+        } else {
+            *truncated_out = true; /* read on: the connection stays usable */
+        }
+        got += (size_t)n;
+    }
+    store_stream_close(&s);
+    return 0;
+}
+
+const struct mime_part *
+store_message_part(const struct store_message *m, const char *section)
+{
+    for (size_t i = 0; i < m->n_parts; i++) {
+        if (strcmp(m->parts[i].section, section) == 0)
+            return &m->parts[i];
+    }
+    return NULL;
+}

@@ -7,11 +7,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <glib.h>
 
 #include "core/arena.h"
 #include "core/attr.h"
 #include "core/cfg.h"
 #include "core/err.h"
+#include "mime/mime_part.h"
 
 enum store_cap {
     STORE_CAP_FOLDERS = 1u << 0, /* more than INBOX */
@@ -99,7 +103,34 @@ struct store_page {
     size_t n;
 };
 
+/* One message as the message view needs it: no body bytes, only the
+ * structure; parts are fetched one by one (store_part_text, streams). */
+struct store_message {
+    const char *folder;
+    uint32_t uid;
+    struct mime_envelope env;
+    bool seen, flagged, answered;
+    uint64_t size;
+    struct mime_part *parts;   /* pre-order; parts[0] is the root */
+    size_t n_parts;
+    const char *headers;       /* the raw header block, when asked for */
+    size_t headers_len;
+};
+
+enum store_flag {
+    STORE_FLAG_SEEN = 1u << 0,
+    STORE_FLAG_FLAGGED = 1u << 1,
+    STORE_FLAG_ANSWERED = 1u << 2,
+    STORE_FLAG_DELETED = 1u << 3
+};
+
 struct store;
+
+/* A part or a whole message being read. Implementations embed it as their
+ * first member. */
+struct store_stream {
+    struct store *st;
+};
 
 struct store_ops {
     const char *name; /* "imap", "pop3" */
@@ -108,6 +139,19 @@ struct store_ops {
     int (*summary_page)(struct store *st, const struct store_page_query *q,
                         struct arena *a, struct store_page *out,
                         struct err *err);
+    int (*message_get)(struct store *st, const char *folder, uint32_t uid,
+                       bool with_headers, struct arena *a,
+                       struct store_message *out, struct err *err);
+    int (*flags_change)(struct store *st, const char *folder,
+                        const uint32_t *uids, size_t n, unsigned flags,
+                        bool add, struct err *err);
+    /* section NULL: the whole raw message. */
+    struct store_stream *(*stream_open)(struct store *st, const char *folder,
+                                        uint32_t uid, const char *section,
+                                        struct err *err);
+    ssize_t (*stream_read)(struct store_stream *s, void *buf, size_t max,
+                           struct err *err);
+    void (*stream_close)(struct store_stream *s);
     /* Cheap check that the connection still works (IMAP NOOP). */
     int (*ping)(struct store *st, struct err *err);
     /* Logs out and frees; st is gone afterwards. */
@@ -152,5 +196,43 @@ ATTR_NODISCARD int store_summary_page(struct store *st,
                                       struct arena *a, struct store_page *out,
                                       struct err *err);
 ATTR_NODISCARD int store_ping(struct store *st, struct err *err);
+
+/* The message's envelope, flags and structure (and its raw header block
+ * when with_headers). ERR_NOT_FOUND for an unknown folder or uid. */
+ATTR_NODISCARD int store_message_get(struct store *st, const char *folder,
+                                     uint32_t uid, bool with_headers,
+                                     struct arena *a,
+                                     struct store_message *out,
+                                     struct err *err);
+
+/* Adds (or removes) flags on messages; ERR_UNSUPPORTED without
+ * STORE_CAP_FLAGS. */
+ATTR_NODISCARD int store_flags_change(struct store *st, const char *folder,
+                                      const uint32_t *uids, size_t n,
+                                      unsigned flags, bool add,
+                                      struct err *err);
+
+/* Opens a stream of one part's raw (still transfer-encoded) bytes, or of
+ * the whole message when section is NULL. The store is busy until the
+ * stream is closed; closing before the end makes the store unusable
+ * (st->broken). */
+struct store_stream *store_stream_open(struct store *st, const char *folder,
+                                       uint32_t uid, const char *section,
+                                       struct err *err);
+/* Next bytes (at most max); 0 at the end; -1 with err. */
+ATTR_NODISCARD ssize_t store_stream_read(struct store_stream *s, void *buf,
+                                         size_t max, struct err *err);
+void store_stream_close(struct store_stream **s);
+
+/* A part's raw bytes, up to max: appended to out; *truncated_out says
+ * whether there was more. Streams under the hood. */
+ATTR_NODISCARD int store_part_raw(struct store *st, const char *folder,
+                                  uint32_t uid, const char *section,
+                                  size_t max, GString *out,
+                                  bool *truncated_out, struct err *err);
+
+/* The part of m with that section, or NULL. */
+const struct mime_part *store_message_part(const struct store_message *m,
+                                           const char *section);
 
 #endif

@@ -12,6 +12,20 @@
 #include "imap/imap_caps.h"
 #include "imap/imap_conn.h"
 #include "imap/imap_utf7.h"
+/* TEMP until mime/mime_decode.h lands */
+char *mime_param_filename(const char *const *keys, const char *const *values,
+                          size_t n);
+__attribute__((weak)) char *
+mime_param_filename(const char *const *keys, const char *const *values,
+                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (g_ascii_strcasecmp(keys[i], "filename") == 0 ||
+            g_ascii_strcasecmp(keys[i], "name") == 0)
+            return g_strdup(values[i]);
+    }
+    return NULL;
+}
 #include "store/store_imap.h"
 
 struct csum {                   /* a cached summary; strings owned */
@@ -1008,6 +1022,515 @@ out:
     return rc;
 }
 
+/* ---- one message: envelope, structure, parts ---- */
+
+static struct mime_address *
+env_addresses(struct arena *a, const struct imap_arg *list, size_t *n_out)
+{
+    struct mime_address *out;
+    size_t n = 0;
+
+    *n_out = 0;
+    if (list == NULL || list->type != IMAP_ARG_LIST)
+        return NULL;
+    out = arena_alloc(a, (list->n > 0 ? list->n : 1) * sizeof(*out));
+    for (size_t i = 0; i < list->n; i++) {
+        const struct imap_arg *ad = &list->list[i];
+        const char *mbox, *host;
+        char *name;
+
+        if (ad->type != IMAP_ARG_LIST || ad->n < 4)
+            continue;
+        mbox = imap_arg_nstring(&ad->list[2]);
+        host = imap_arg_nstring(&ad->list[3]);
+        if (host == NULL)
+            continue; /* RFC 3501 group syntax markers */
+        name = decode_header_text(imap_arg_nstring(&ad->list[0]), true);
+        out[n].name = arena_strdup(a, name);
+        g_free(name);
+        {
+            char *e = g_strdup_printf("%s@%s", mbox != NULL ? mbox : "", host);
+            char *v = g_utf8_make_valid(e, -1);
+
+            out[n].email = arena_strdup(a, v);
+            g_free(v);
+            g_free(e);
+        }
+        n++;
+    }
+    *n_out = n;
+    return out;
+}
+
+/* ENVELOPE (RFC 3501 §7.4.2): date subject from sender reply-to to cc bcc
+ * in-reply-to message-id. */
+static void
+envelope_fill(struct arena *a, const struct imap_arg *env,
+              const char *internal_date, struct mime_envelope *out)
+{
+    char *subject;
+    const char *s;
+
+    memset(out, 0, sizeof(*out));
+    out->subject = "";
+    if (env == NULL || env->type != IMAP_ARG_LIST || env->n < 10) {
+        out->date = parse_date(NULL, internal_date);
+        return;
+    }
+    subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    out->subject = arena_strdup(a, subject);
+    g_free(subject);
+    out->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
+    out->from = env_addresses(a, &env->list[2], &out->n_from);
+    out->reply_to = env_addresses(a, &env->list[4], &out->n_reply_to);
+    out->to = env_addresses(a, &env->list[5], &out->n_to);
+    out->cc = env_addresses(a, &env->list[6], &out->n_cc);
+    s = imap_arg_nstring(&env->list[8]);
+    out->in_reply_to = s != NULL ? arena_strdup(a, s) : NULL;
+    s = imap_arg_nstring(&env->list[9]);
+    out->message_id = s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+static const char *
+lower_dup(struct arena *a, const char *s, const char *dflt)
+{
+    char *r;
+
+    if (s == NULL)
+        return dflt;
+    r = arena_strdup(a, s);
+    for (char *p = r; *p != '\0'; p++)
+        *p = g_ascii_tolower(*p);
+    return r;
+}
+
+/* "charset" etc. from a ("key" "value" ...) parameter list. */
+static const char *
+param_get(const struct imap_arg *params, const char *key)
+{
+    if (params == NULL || params->type != IMAP_ARG_LIST)
+        return NULL;
+    for (size_t i = 0; i + 1 < params->n; i += 2) {
+        const char *k = imap_arg_nstring(&params->list[i]);
+
+        if (k != NULL && g_ascii_strcasecmp(k, key) == 0)
+            return imap_arg_nstring(&params->list[i + 1]);
+    }
+    return NULL;
+}
+
+static void
+params_filename(struct arena *a, const struct imap_arg *params,
+                struct mime_part *p)
+{
+    const char *keys[64], *values[64];
+    size_t n = 0;
+    char *name;
+
+    if (params == NULL || params->type != IMAP_ARG_LIST)
+        return;
+    for (size_t i = 0; i + 1 < params->n && n < G_N_ELEMENTS(keys); i += 2) {
+        keys[n] = imap_arg_nstring(&params->list[i]);
+        values[n] = imap_arg_nstring(&params->list[i + 1]);
+        if (keys[n] != NULL && values[n] != NULL)
+            n++;
+    }
+    if (n == 0)
+        return;
+    name = mime_param_filename(keys, values, n);
+    if (name != NULL) {
+        p->filename = arena_strdup(a, name);
+        g_free(name);
+    }
+}
+
+struct bs_walk {
+    struct arena *a;
+    GArray *parts;              /* struct mime_part */
+};
+
+static bool
+bs_is_multipart(const struct imap_arg *b)
+{
+    return b->type == IMAP_ARG_LIST && b->n > 0 &&
+           b->list[0].type == IMAP_ARG_LIST;
+}
+
+/* The disposition list ("attachment" ("filename" "x")) at b->list[at]. */
+static void
+bs_disposition(struct bs_walk *w, const struct imap_arg *b, size_t at,
+               struct mime_part *p)
+{
+    const struct imap_arg *disp;
+
+    if (b->n <= at)
+        return;
+    disp = &b->list[at];
+    if (disp->type != IMAP_ARG_LIST || disp->n < 1)
+        return;
+    p->disposition = lower_dup(w->a, imap_arg_nstring(&disp->list[0]), NULL);
+    if (p->filename == NULL && disp->n >= 2)
+        params_filename(w->a, &disp->list[1], p);
+}
+
+static int bs_walk_body(struct bs_walk *w, const struct imap_arg *b,
+                        const char *num, int parent, unsigned depth,
+                        struct err *err);
+
+/* RFC 3501 §7.4.2 body-type-1part: type subtype params id desc enc size
+ * [lines] [envelope body lines] md5 disposition language location. */
+static int
+bs_walk_leaf(struct bs_walk *w, const struct imap_arg *b, struct mime_part *p,
+             struct err *err)
+{
+    const struct imap_arg *params = b->n > 2 ? &b->list[2] : NULL;
+    const char *fmt, *delsp, *id;
+    uint64_t size = 0;
+    size_t idx;
+
+    p->type = lower_dup(w->a, imap_arg_nstring(&b->list[0]), "text");
+    p->subtype = lower_dup(w->a, b->n > 1 ? imap_arg_nstring(&b->list[1])
+                                          : NULL,
+                           "plain");
+    p->charset = lower_dup(w->a, param_get(params, "charset"), NULL);
+    fmt = param_get(params, "format");
+    delsp = param_get(params, "delsp");
+    p->flowed = fmt != NULL && g_ascii_strcasecmp(fmt, "flowed") == 0;
+    p->delsp = delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0;
+    id = b->n > 3 ? imap_arg_nstring(&b->list[3]) : NULL;
+    if (id != NULL) {
+        size_t l = strlen(id);
+
+        p->content_id = l >= 2 && id[0] == '<' && id[l - 1] == '>'
+                            ? arena_strndup(w->a, id + 1, l - 2)
+                            : arena_strdup(w->a, id);
+    }
+    p->encoding = lower_dup(w->a, b->n > 5 ? imap_arg_nstring(&b->list[5])
+                                           : NULL,
+                            "7bit");
+    if (b->n > 6 && imap_arg_number(&b->list[6], &size))
+        p->size = size;
+    params_filename(w->a, params, p);
+
+    if (strcmp(p->type, "message") == 0 && strcmp(p->subtype, "rfc822") == 0 &&
+        b->n >= 10 && b->list[8].type == IMAP_ARG_LIST) {
+        struct mime_envelope *env = arena_alloc(w->a, sizeof(*env));
+        const struct imap_arg *inner = &b->list[8];
+        const char *num;
+
+        envelope_fill(w->a, &b->list[7], NULL, env);
+        p->envelope = env;
+        bs_disposition(w, b, 11, p);
+        idx = w->parts->len;
+        g_array_append_val(w->parts, *p);
+        /* RFC 3501 §6.4.5: the embedded body's parts are N.1, N.2, ...;
+         * a single-part body is N.1 */
+        num = bs_is_multipart(inner) ? p->section
+                                     : arena_printf(w->a, "%s.1", p->section);
+        return bs_walk_body(w, inner, num, (int)idx, p->depth + 1, err);
+    }
+    bs_disposition(w, b, strcmp(p->type, "text") == 0 ? 9 : 8, p);
+    g_array_append_val(w->parts, *p);
+    return 0;
+}
+
+/* num: this part's section; for a multipart, the prefix of its children's
+ * ("" at the top, so they are 1, 2, ...). */
+static int
+bs_walk_body(struct bs_walk *w, const struct imap_arg *b, const char *num,
+             int parent, unsigned depth, struct err *err)
+{
+    struct mime_part p = {.section = num, .parent = parent, .depth = depth};
+    size_t nchild = 0, idx;
+
+    if (depth > LIM_MIME_DEPTH || w->parts->len >= LIM_MIME_PARTS) {
+        err_set(err, ERR_LIMIT, "message structure too deep or too large");
+        return -1;
+    }
+    if (b->type != IMAP_ARG_LIST || b->n < 1) {
+        err_set(err, ERR_PROTO, "malformed BODYSTRUCTURE");
+        return -1;
+    }
+    if (!bs_is_multipart(b))
+        return bs_walk_leaf(w, b, &p, err);
+    while (nchild < b->n && b->list[nchild].type == IMAP_ARG_LIST)
+        nchild++;
+    p.type = "multipart";
+    p.subtype = lower_dup(w->a, nchild < b->n ? imap_arg_nstring(
+                                                    &b->list[nchild])
+                                              : NULL,
+                          "mixed");
+    p.encoding = "7bit";
+    /* body-ext-mpart: params, then disposition */
+    bs_disposition(w, b, nchild + 2, &p);
+    idx = w->parts->len;
+    g_array_append_val(w->parts, p);
+    for (size_t i = 0; i < nchild; i++) {
+        const char *cnum = *num == '\0'
+                               ? arena_printf(w->a, "%zu", i + 1)
+                               : arena_printf(w->a, "%s.%zu", num, i + 1);
+
+        if (bs_walk_body(w, &b->list[i], cnum, (int)idx, depth + 1, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct message_ctx {
+    struct store_imap *si;
+    struct arena *a;
+    uint32_t uid;
+    struct store_message *out;
+    bool found;
+    struct err *err;
+};
+
+static int
+message_untagged(void *vctx, const struct imap_resp *r, struct err *err)
+{
+    struct message_ctx *ctx = vctx;
+    const struct imap_arg *att, *v;
+    uint64_t uid;
+    struct store_message *m = ctx->out;
+
+    if (r->name == NULL || strcmp(r->name, "FETCH") != 0 || r->n_args < 1 ||
+        r->args[0].type != IMAP_ARG_LIST)
+        return 0;
+    att = &r->args[0];
+    v = imap_arg_list_get(att, "UID");
+    if (v == NULL || !imap_arg_number(v, &uid) || uid != ctx->uid)
+        return 0;
+    v = imap_arg_list_get(att, "BODYSTRUCTURE");
+    if (v == NULL)
+        return 0; /* a flag update of the same message, not our reply */
+    ctx->found = true;
+    envelope_fill(ctx->a, imap_arg_list_get(att, "ENVELOPE"),
+                  imap_arg_nstring(imap_arg_list_get(att, "INTERNALDATE")),
+                  &m->env);
+    {
+        struct csum flags = {0};
+        const struct imap_arg *f = imap_arg_list_get(att, "FLAGS");
+
+        if (f != NULL && f->type == IMAP_ARG_LIST)
+            csum_set_flags(&flags, f);
+        m->seen = flags.seen;
+        m->flagged = flags.flagged;
+        m->answered = flags.answered;
+    }
+    {
+        const struct imap_arg *sz = imap_arg_list_get(att, "RFC822.SIZE");
+        uint64_t n;
+
+        if (sz != NULL && imap_arg_number(sz, &n))
+            m->size = n;
+    }
+    {
+        struct bs_walk w = {.a = ctx->a,
+                            .parts = g_array_new(FALSE, TRUE,
+                                                 sizeof(struct mime_part))};
+        int rc = bs_walk_body(&w, v, bs_is_multipart(v) ? "" : "1", -1, 0,
+                              err);
+
+        m->n_parts = w.parts->len;
+        m->parts = arena_alloc(ctx->a, (m->n_parts > 0 ? m->n_parts : 1) *
+                                           sizeof(*m->parts));
+        if (m->n_parts > 0)
+            memcpy(m->parts, w.parts->data,
+                   m->n_parts * sizeof(*m->parts));
+        g_array_free(w.parts, TRUE);
+        if (rc < 0) {
+            /* a structure we cannot read still shows its headers: say the
+             * whole body is one plain part */
+            static const struct mime_part whole = {
+                .section = "1", .parent = -1, .type = "text",
+                .subtype = "plain", .encoding = "8bit"};
+
+            err_clear(err);
+            m->parts = arena_alloc(ctx->a, sizeof(*m->parts));
+            m->parts[0] = whole;
+            m->n_parts = 1;
+        }
+    }
+    for (size_t i = 0; i + 1 < att->n; i += 2) {
+        const struct imap_arg *k = &att->list[i];
+
+        if (imap_arg_is_atom(k, "BODY[HEADER]") &&
+            att->list[i + 1].type == IMAP_ARG_STRING) {
+            m->headers = arena_strndup(ctx->a, att->list[i + 1].str,
+                                       att->list[i + 1].len);
+            m->headers_len = att->list[i + 1].len;
+        }
+    }
+    return 0;
+}
+
+static int
+store_imap_select_for(struct store_imap *si, const char *folder,
+                      struct err *err)
+{
+    const struct imap_selected *sel = imap_conn_selected(si->conn);
+
+    /* already there (and read-write): no round trip */
+    if (sel->mailbox != NULL && !sel->readonly &&
+        strcmp(sel->mailbox, folder) == 0)
+        return 0;
+    if (imap_conn_select(si->conn, folder, false, err) < 0) {
+        if (err->kind == ERR_REFUSED) {
+            err_clear(err);
+            err_set(err, ERR_NOT_FOUND, "no folder %s", folder);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int
+store_imap_message_get(struct store *st, const char *folder, uint32_t uid,
+                       bool with_headers, struct arena *a,
+                       struct store_message *out, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct message_ctx ctx = {.si = si, .a = a, .uid = uid, .out = out};
+    struct imap_cmd *cmd;
+
+    memset(out, 0, sizeof(*out));
+    out->folder = arena_strdup(a, folder);
+    out->uid = uid;
+    if (store_imap_select_for(si, folder, err) < 0)
+        return -1;
+    cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
+    imap_cmd_add_number(cmd, uid);
+    imap_cmd_add_raw(cmd, with_headers
+                              ? "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE "
+                                "BODYSTRUCTURE BODY.PEEK[HEADER])"
+                              : "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE "
+                                "BODYSTRUCTURE)");
+    if (imap_conn_run(si->conn, cmd, message_untagged, &ctx, err) < 0)
+        return -1;
+    if (!ctx.found) {
+        err_set(err, ERR_NOT_FOUND, "no message %u in %s", uid, folder);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+store_imap_flags_change(struct store *st, const char *folder,
+                        const uint32_t *uids, size_t n, unsigned flags,
+                        bool add, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct fetch_ctx ctx = {.si = si, .flags_only = true};
+    GString *list = g_string_new(add ? "+FLAGS.SILENT (" : "-FLAGS.SILENT (");
+    struct imap_cmd *cmd;
+    struct fcache *fc;
+
+    if (n == 0)
+        return 0;
+    if (store_imap_select_for(si, folder, err) < 0) {
+        g_string_free(list, TRUE);
+        return -1;
+    }
+    if (flags & STORE_FLAG_SEEN)
+        g_string_append(list, "\\Seen ");
+    if (flags & STORE_FLAG_FLAGGED)
+        g_string_append(list, "\\Flagged ");
+    if (flags & STORE_FLAG_ANSWERED)
+        g_string_append(list, "\\Answered ");
+    if (flags & STORE_FLAG_DELETED)
+        g_string_append(list, "\\Deleted ");
+    if (list->str[list->len - 1] == ' ')
+        g_string_truncate(list, list->len - 1);
+    g_string_append_c(list, ')');
+    cmd = imap_conn_cmd_new(si->conn, "UID STORE");
+    imap_cmd_add_seqset(cmd, uids, n);
+    imap_cmd_add_raw(cmd, list->str);
+    g_string_free(list, TRUE);
+    fc = g_hash_table_lookup(si->cache, folder);
+    ctx.fc = fc;
+    if (imap_conn_run(si->conn, cmd, fc != NULL ? fetch_untagged : NULL, &ctx,
+                      err) < 0)
+        return -1;
+    /* our own change: keep the cached summaries right without a refetch */
+    for (size_t i = 0; fc != NULL && i < n; i++) {
+        struct csum *c = g_hash_table_lookup(fc->msgs,
+                                             GUINT_TO_POINTER(uids[i]));
+
+        if (c == NULL)
+            continue;
+        if (flags & STORE_FLAG_SEEN)
+            c->seen = add;
+        if (flags & STORE_FLAG_FLAGGED)
+            c->flagged = add;
+        if (flags & STORE_FLAG_ANSWERED)
+            c->answered = add;
+    }
+    return 0;
+}
+
+struct store_imap_stream {
+    struct store_stream base;   /* first: store.c reads base.st */
+    bool done;
+};
+
+static struct store_stream *
+store_imap_stream_open(struct store *st, const char *folder, uint32_t uid,
+                       const char *section, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct store_imap_stream *s;
+    struct imap_cmd *cmd;
+
+    if (store_imap_select_for(si, folder, err) < 0)
+        return NULL;
+    cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
+    imap_cmd_add_number(cmd, uid);
+    if (section == NULL) {
+        imap_cmd_add_raw(cmd, "(BODY.PEEK[])");
+    } else {
+        char *item;
+
+        xassert(mime_section_is_valid(section));
+        item = g_strdup_printf("(BODY.PEEK[%s])", section);
+        imap_cmd_add_raw(cmd, item);
+        g_free(item);
+    }
+    if (imap_conn_stream_begin(si->conn, cmd, err) < 0)
+        return NULL;
+    s = g_new0(struct store_imap_stream, 1);
+    s->base.st = st;
+    return &s->base;
+}
+
+static ssize_t
+store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
+                       struct err *err)
+{
+    struct store_imap_stream *s = (struct store_imap_stream *)ss;
+    struct store_imap *si = (struct store_imap *)ss->st;
+    ssize_t n;
+
+    if (s->done)
+        return 0;
+    n = imap_conn_stream_read(si->conn, buf, max, err);
+    if (n <= 0)
+        s->done = true;
+    return n;
+}
+
+static void
+store_imap_stream_close(struct store_stream *ss)
+{
+    struct store_imap_stream *s = (struct store_imap_stream *)ss;
+    struct store_imap *si = (struct store_imap *)ss->st;
+
+    if (!s->done) {
+        imap_conn_stream_abort(si->conn);
+        ss->st->broken = true;
+    }
+    g_free(s);
+}
+
 /* ---- opening, liveness, closing ---- */
 
 static int
@@ -1110,6 +1633,11 @@ static const struct store_ops store_imap_ops = {
     .name = "imap",
     .folder_list = store_imap_folder_list,
     .summary_page = store_imap_summary_page,
+    .message_get = store_imap_message_get,
+    .flags_change = store_imap_flags_change,
+    .stream_open = store_imap_stream_open,
+    .stream_read = store_imap_stream_read,
+    .stream_close = store_imap_stream_close,
     .ping = store_imap_ping,
     .close = store_imap_close,
 };

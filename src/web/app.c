@@ -94,12 +94,15 @@ web_app_base_path(const struct web_app *app)
 static void
 web_app_security_headers(struct request *req, struct response *resp)
 {
-    response_set_header(resp, req->arena, "Content-Security-Policy",
-                        app_csp);
+    /* a handler may set a stricter policy of its own (/body, /part) */
+    if (response_header(resp, "Content-Security-Policy") == NULL)
+        response_set_header(resp, req->arena, "Content-Security-Policy",
+                            app_csp);
     response_set_header(resp, req->arena, "X-Content-Type-Options",
                         "nosniff");
     response_set_header(resp, req->arena, "Referrer-Policy", "no-referrer");
-    response_set_header(resp, req->arena, "X-Frame-Options", "DENY");
+    if (response_header(resp, "X-Frame-Options") == NULL)
+        response_set_header(resp, req->arena, "X-Frame-Options", "DENY");
     /* static files set their own caching; everything else is personal */
     if (response_header(resp, "Cache-Control") == NULL)
         response_set_header(resp, req->arena, "Cache-Control", "no-store");

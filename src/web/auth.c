@@ -171,3 +171,34 @@ auth_with_store(struct request *req, struct session *s, auth_store_fn *fn,
         err_clear(err);
     }
 }
+
+struct auth_borrow {
+    struct pool *pool;
+    struct session *s;
+    struct store *st;
+};
+
+static void
+auth_borrow_release(void *p)
+{
+    struct auth_borrow *b = p;
+
+    pool_release(b->pool, b->s, &b->st);
+}
+
+int
+auth_store_borrow(struct request *req, struct session *s,
+                  struct store **st_out, struct err *err)
+{
+    struct auth_borrow *b = arena_alloc(req->arena, sizeof(*b));
+
+    b->pool = req->app->pool;
+    b->s = s;
+    b->st = pool_acquire(b->pool, s, req->session_key, err);
+    if (b->st == NULL)
+        return -1;
+    /* registered after the session's own cleanup: runs before it */
+    arena_defer(req->arena, auth_borrow_release, b);
+    *st_out = b->st;
+    return 0;
+}

@@ -47,4 +47,9 @@ ATTR_NODISCARD int auth_with_store(struct request *req, struct session *s,
                                    auth_store_fn *fn, void *ctx,
                                    struct err *err);
 
+/* A store of the request's session held until the request ends (for
+ * responses streamed after the handler returns). */
+ATTR_NODISCARD int auth_store_borrow(struct request *req, struct session *s,
+                                     struct store **st_out, struct err *err);
+
 #endif

@@ -239,6 +239,43 @@ bad:
     return -1;
 }
 
+int
+request_param_uid(const struct request *req, const char *name, uint32_t *out,
+                  struct err *err)
+{
+    const char *v = request_query(req, name);
+    guint64 n;
+    char *end;
+
+    if (v == NULL || !g_ascii_isdigit(v[0]) || strlen(v) > 10)
+        goto bad;
+    n = g_ascii_strtoull(v, &end, 10);
+    if (*end != '\0' || n == 0 || n > UINT32_MAX)
+        goto bad;
+    *out = (uint32_t)n;
+    return 0;
+bad:
+    err_set(err, ERR_INPUT, "parameter %s is not a message UID", name);
+    return -1;
+}
+
+int
+request_param_bool(const struct request *req, const char *name, bool *out,
+                   struct err *err)
+{
+    const char *v = request_query(req, name);
+
+    *out = false;
+    if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
+        return 0;
+    if (strcmp(v, "1") == 0) {
+        *out = true;
+        return 0;
+    }
+    err_set(err, ERR_INPUT, "parameter %s is not 0 or 1", name);
+    return -1;
+}
+
 static bool
 request_text_ok(const char *v, size_t max)
 {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <glib.h>
@@ -105,6 +106,14 @@ ATTR_NODISCARD int request_param_uint(const struct request *req,
                                       const char *name, unsigned dflt,
                                       unsigned min, unsigned max,
                                       unsigned *out, struct err *err);
+/* A message UID: required, 1 to 4294967295 (no clamping). */
+ATTR_NODISCARD int request_param_uid(const struct request *req,
+                                     const char *name, uint32_t *out,
+                                     struct err *err);
+/* A flag: absent, "" or "0" is false; "1" is true; else ERR_INPUT. */
+ATTR_NODISCARD int request_param_bool(const struct request *req,
+                                      const char *name, bool *out,
+                                      struct err *err);
 /* A folder path: required, UTF-8, at most 1000 bytes, no control bytes. */
 ATTR_NODISCARD int request_param_folder(const struct request *req,
                                         const char *name, const char **out,
