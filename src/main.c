@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "core/cfg.h"
 #include "core/log.h"
@@ -116,6 +117,8 @@ main(int argc, char **argv)
     rc = main_load(conf, &cfg, &app);
     if (rc != 0)
         return rc;
+    /* once, before any thread: GMime's own counter is not atomic */
+    g_mime_init();
 
     /* Every thread inherits this mask; the front end sigwait()s for them. */
     sigemptyset(&set);

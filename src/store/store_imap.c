@@ -12,20 +12,7 @@
 #include "imap/imap_caps.h"
 #include "imap/imap_conn.h"
 #include "imap/imap_utf7.h"
-/* TEMP until mime/mime_decode.h lands */
-char *mime_param_filename(const char *const *keys, const char *const *values,
-                          size_t n);
-__attribute__((weak)) char *
-mime_param_filename(const char *const *keys, const char *const *values,
-                    size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (g_ascii_strcasecmp(keys[i], "filename") == 0 ||
-            g_ascii_strcasecmp(keys[i], "name") == 0)
-            return g_strdup(values[i]);
-    }
-    return NULL;
-}
+#include "mime/mime_decode.h"
 #include "store/store_imap.h"
 
 struct csum {                   /* a cached summary; strings owned */
