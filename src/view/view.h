@@ -41,4 +41,27 @@ struct json_object *view_mailbox(struct arena *a, const struct store_page *p,
                                  const char *search, const char *user,
                                  const char *csrf);
 
+/* An embedded (forwarded) message's header block, for the body frame. */
+struct json_object *view_embedded(struct arena *a,
+                                  const struct mime_envelope *env);
+
+/* An embedded message's own rendered body, within the message's. */
+struct view_embed {
+    size_t part;               /* the message/rfc822 part */
+    size_t start;              /* offset in the whole body (builder use) */
+    const char *html;
+    bool is_html;
+};
+
+/* GET /message (DESIGN §3): headers, body (sanitized HTML or rendered
+ * text), attachments, embedded messages, and the links of the page. */
+struct json_object *view_message(struct arena *a, const char *base,
+                                 const struct store_message *m,
+                                 const struct mime_plan *plan,
+                                 const char *body_html, bool body_is_html,
+                                 bool remote_blocked, bool plain, bool remote,
+                                 bool all_headers,
+                                 const struct view_embed *embeds,
+                                 size_t n_embeds);
+
 #endif

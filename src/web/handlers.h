@@ -10,6 +10,10 @@ route_handler_fn h_login;        /* POST /login (h_login.c) */
 route_handler_fn h_logout;       /* POST /logout (h_login.c) */
 route_handler_fn h_folders;      /* GET /folders (h_mailbox.c) */
 route_handler_fn h_mailbox;      /* GET /mailbox (h_mailbox.c) */
+route_handler_fn h_message;      /* GET /message (h_message.c) */
+route_handler_fn h_body;         /* GET /body: the sandboxed frame */
+route_handler_fn h_part;         /* GET /part: one part, streamed */
+route_handler_fn h_source;       /* GET /source: the raw message */
 route_handler_fn h_healthz;      /* GET /healthz (h_health.c) */
 route_handler_fn h_metrics;      /* GET /metrics (h_health.c) */
 route_handler_fn h_static;       /* GET /static/NAME (h_static.c) */

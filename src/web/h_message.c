@@ -1,0 +1,465 @@
+/* h_message.c - GET /message (one message: headers, body, attachments),
+ * GET /body (the body alone, for the sandboxed frame), GET /part (one part,
+ * streamed and decoded) and GET /source (the raw message, streamed).
+ * Layer: web. The body is fetched part by part, decoded to UTF-8, and
+ * either sanitized (HTML) or escaped and linkified (text). */
+#include <string.h>
+
+#include <glib.h>
+
+#include "core/limits.h"
+#include "mime/mime_decode.h"
+#include "mime/mime_text.h"
+#include "mime/sanitize.h"
+#include "view/render.h"
+#include "view/view.h"
+#include "web/app.h"
+#include "web/auth.h"
+#include "web/handlers.h"
+#include "web/page.h"
+
+/* The frame's own policy: no script at all, whatever the sanitizer let
+ * through; styles inline (mail needs them); images from us, and from
+ * anywhere only when the user asked for remote content. */
+#define BODY_CSP_BASE                                                        \
+    "default-src 'none'; script-src 'none'; object-src 'none'; "            \
+    "style-src 'self' 'unsafe-inline'; font-src 'none'; form-action 'none'; " \
+    "base-uri 'none'; frame-ancestors 'self'; "
+
+struct msg_query {
+    const char *folder;
+    uint32_t uid;
+    bool plain, remote, all_headers;
+};
+
+struct msg_body {
+    GString *html;
+    bool is_html;              /* some part was HTML */
+    bool remote_blocked;
+    bool truncated;
+    unsigned n_html;           /* HTML parts shown so far */
+    struct view_embed *embeds; /* one per embedded message, in order */
+    size_t n_embeds;
+};
+
+static int
+msg_query_parse(struct request *req, struct msg_query *q, struct err *err)
+{
+    const char *h = request_query(req, "headers");
+
+    memset(q, 0, sizeof(*q));
+    if (request_param_folder(req, "f", &q->folder, err) < 0 ||
+        request_param_uid(req, "uid", &q->uid, err) < 0 ||
+        request_param_bool(req, "plain", &q->plain, err) < 0 ||
+        request_param_bool(req, "remote", &q->remote, err) < 0)
+        return -1;
+    /* headers=all (or 1) adds every header to the view */
+    q->all_headers = h != NULL && (strcmp(h, "all") == 0 ||
+                                   strcmp(h, "1") == 0);
+    return 0;
+}
+
+static const char *
+msg_part_url(struct request *req, const struct msg_query *q,
+             const char *section)
+{
+    char *f = g_uri_escape_string(q->folder, NULL, FALSE);
+    const char *url = arena_printf(req->arena, "%spart?f=%s&uid=%u&part=%s",
+                                   web_app_base_path(req->app), f, q->uid,
+                                   section);
+
+    g_free(f);
+    return url;
+}
+
+struct cid_ctx {
+    struct request *req;
+    const struct msg_query *q;
+    const struct store_message *m;
+};
+
+static const char *
+msg_cid_url(void *vctx, const char *cid)
+{
+    struct cid_ctx *c = vctx;
+
+    for (size_t i = 0; i < c->m->n_parts; i++) {
+        const struct mime_part *p = &c->m->parts[i];
+
+        if (p->content_id != NULL && strcmp(p->content_id, cid) == 0 &&
+            mime_is_inline_image(p->type, p->subtype))
+            return msg_part_url(c->req, c->q, p->section);
+    }
+    return NULL;
+}
+
+/* One displayed part: fetched, decoded to UTF-8, made safe. */
+static int
+msg_body_part(struct request *req, struct store *st,
+              const struct msg_query *q, const struct store_message *m,
+              const struct mime_part *p, struct msg_body *body,
+              struct err *err)
+{
+    GString *raw = g_string_new(NULL), *text = g_string_new(NULL);
+    struct mime_decoder *dec;
+    bool truncated = false;
+    int rc = -1;
+
+    if (store_part_raw(st, q->folder, q->uid, p->section, LIM_SANITIZE_INPUT,
+                       raw, &truncated, err) < 0)
+        goto out;
+    dec = mime_decoder_new(p->encoding, p->charset != NULL ? p->charset
+                                                           : "us-ascii");
+    mime_decoder_feed(dec, raw->str, raw->len, text);
+    mime_decoder_finish(dec, text);
+    mime_decoder_free(&dec);
+    if (text->len > LIM_SANITIZE_INPUT) {
+        g_string_truncate(text, LIM_SANITIZE_INPUT);
+        truncated = true;
+        /* do not cut a character in half */
+        while (text->len > 0 &&
+               !g_utf8_validate(text->str, (gssize)text->len, NULL))
+            g_string_truncate(text, text->len - 1);
+    }
+    body->truncated = body->truncated || truncated;
+    if (strcmp(p->subtype, "html") == 0) {
+        struct cid_ctx cctx = {.req = req, .q = q, .m = m};
+        struct sanitize_opts so = {.allow_remote = q->remote,
+                                   .cid_url = msg_cid_url,
+                                   .cid_ctx = &cctx};
+        struct sanitize_report rep = {0};
+
+        body->is_html = true;
+        body->n_html++;
+        rc = sanitize_html(text->str, text->len, &so, body->html, &rep, err);
+        body->remote_blocked = body->remote_blocked || rep.remote_blocked;
+    } else {
+        rc = mime_text_to_html(text->str, text->len, p->flowed, p->delsp,
+                               body->html, err);
+    }
+out:
+    g_string_free(raw, TRUE);
+    g_string_free(text, TRUE);
+    return rc;
+}
+
+static int
+msg_body_build(struct request *req, struct store *st,
+               const struct msg_query *q, const struct store_message *m,
+               const struct mime_plan *plan, struct msg_body *body,
+               struct err *err)
+{
+    /* where each embedded message's own body starts and ends in html, so
+     * the JSON can give it separately too */
+    size_t *start = arena_alloc(req->arena,
+                                (plan->n_show + 1) * sizeof(*start));
+    unsigned *html_before = arena_alloc(req->arena, (plan->n_show + 1) *
+                                                        sizeof(*html_before));
+    size_t depth = 0;
+
+    body->embeds = arena_alloc(req->arena,
+                               (plan->n_show + 1) * sizeof(*body->embeds));
+    for (size_t i = 0; i < plan->n_show; i++) {
+        const struct mime_show *sh = &plan->show[i];
+        const struct mime_part *p = &m->parts[sh->part];
+
+        switch (sh->kind) {
+        case MIME_SHOW_TEXT:
+        case MIME_SHOW_HTML:
+            if (msg_body_part(req, st, q, m, p, body, err) < 0) {
+                if (err->kind != ERR_LIMIT && err->kind != ERR_INPUT)
+                    return -1;
+                /* an undecodable part: say so, show the rest */
+                err_clear(err);
+                g_string_append(body->html,
+                                "<p class=\"postern-note\">This part could "
+                                "not be shown; see the message source.</p>");
+            }
+            break;
+        case MIME_SHOW_EMBED_BEGIN: {
+            struct json_object *v = view_embedded(req->arena, p->envelope);
+
+            if (render_html(req->app->templates, "embedded", v, body->html,
+                            err) < 0)
+                return -1;
+            body->embeds[body->n_embeds].part = sh->part;
+            start[depth] = body->n_embeds++;
+            html_before[depth++] = body->n_html;
+            /* the body starts after the header block */
+            body->embeds[start[depth - 1]].start = body->html->len;
+            break;
+        }
+        case MIME_SHOW_EMBED_END: {
+            struct view_embed *e = &body->embeds[start[--depth]];
+
+            e->html = arena_strndup(req->arena, body->html->str + e->start,
+                                    body->html->len - e->start);
+            e->is_html = body->n_html > html_before[depth];
+            g_string_append(body->html, "</div>");
+            break;
+        }
+        }
+    }
+    if (body->truncated)
+        g_string_append(body->html,
+                        "<p class=\"postern-note\">This message is too large "
+                        "to show whole; see the message source.</p>");
+    return 0;
+}
+
+struct msg_run {
+    const struct msg_query *q;
+    bool want_body, mark_seen, with_headers;
+    struct store_message m;
+    struct mime_plan plan;
+    struct msg_body body;
+};
+
+static void
+msg_plan_clear(void *p)
+{
+    mime_plan_clear(p);
+}
+
+static void
+msg_gstring_free(void *s)
+{
+    g_string_free(s, TRUE);
+}
+
+static int
+msg_run_fn(struct request *req, struct store *st, void *vctx,
+           struct err *err)
+{
+    struct msg_run *r = vctx;
+
+    if (store_message_get(st, r->q->folder, r->q->uid, r->with_headers,
+                          req->arena, &r->m, err) < 0)
+        return -1;
+    /* r lives in the arena (msg_load): the cleanup may point into it */
+    if (mime_plan_make(r->m.parts, r->m.n_parts, r->q->plain, &r->plan,
+                       err) < 0)
+        return -1;
+    arena_defer(req->arena, msg_plan_clear, &r->plan);
+    if (r->want_body &&
+        msg_body_build(req, st, r->q, &r->m, &r->plan, &r->body, err) < 0)
+        return -1;
+    /* DESIGN §5: viewing sets \Seen (the fetches above only peeked) */
+    if (r->mark_seen && !r->m.seen && store_has_cap(st, STORE_CAP_FLAGS)) {
+        if (store_flags_change(st, r->q->folder, &r->q->uid, 1,
+                               STORE_FLAG_SEEN, true, err) < 0)
+            return -1;
+        r->m.seen = true;
+    }
+    return 0;
+}
+
+static int
+msg_load(struct request *req, struct msg_run *r, struct err *err)
+{
+    struct session *s;
+
+    r->body.html = g_string_new(NULL);
+    arena_defer(req->arena, msg_gstring_free, r->body.html);
+    if (auth_require(req, &s, err) < 0)
+        return -1;
+    return auth_with_store(req, s, msg_run_fn, r, err);
+}
+
+int
+h_message(struct request *req, struct response *resp, struct err *err)
+{
+    struct msg_query *q = arena_alloc(req->arena, sizeof(*q));
+    struct msg_run *r = arena_alloc(req->arena, sizeof(*r));
+    struct json_object *view;
+
+    if (msg_query_parse(req, q, err) < 0)
+        return -1;
+    r->q = q;
+    r->want_body = true;
+    r->mark_seen = true;
+    r->with_headers = q->all_headers;
+    if (msg_load(req, r, err) < 0)
+        return -1;
+    view = view_message(req->arena, web_app_base_path(req->app), &r->m,
+                        &r->plan, r->body.html->str, r->body.is_html,
+                        r->body.remote_blocked, q->plain, q->remote,
+                        q->all_headers, r->body.embeds, r->body.n_embeds);
+    view_add_str(view, "user", session_user(req->session));
+    view_add_str(view, "csrf", session_csrf_token(req->session));
+    return page_render(req, resp, "message", view, err);
+}
+
+int
+h_body(struct request *req, struct response *resp, struct err *err)
+{
+    struct msg_query *q = arena_alloc(req->arena, sizeof(*q));
+    struct msg_run *r = arena_alloc(req->arena, sizeof(*r));
+    struct json_object *view;
+
+    r->q = q;
+    r->want_body = true;
+    if (msg_query_parse(req, q, err) < 0 || msg_load(req, r, err) < 0)
+        return -1;
+    view = view_obj_new(req->arena);
+    view_add_str(view, "html", r->body.html->str);
+    view_add_str(view, "base", web_app_base_path(req->app));
+    response_set_header(resp, req->arena, "Content-Type",
+                        "text/html; charset=utf-8");
+    response_set_header(resp, req->arena, "Content-Security-Policy",
+                        q->remote ? BODY_CSP_BASE
+                                   "img-src 'self' data: http: https:; "
+                                   "media-src 'none'"
+                                 : BODY_CSP_BASE "img-src 'self' data:");
+    response_set_header(resp, req->arena, "X-Frame-Options", "SAMEORIGIN");
+    return render_html(req->app->templates, "body", view, resp->body, err);
+}
+
+/* ---- /part and /source: streamed ---- */
+
+struct part_stream {
+    struct store_stream *ss;
+    struct mime_decoder *dec;   /* NULL for /source: bytes as they are */
+    GString *pending;
+    size_t off;
+    bool eof;
+};
+
+static void
+part_stream_cleanup(void *p)
+{
+    struct part_stream *ps = p;
+
+    store_stream_close(&ps->ss);
+    mime_decoder_free(&ps->dec);
+    g_string_free(ps->pending, TRUE);
+}
+
+static ssize_t
+part_stream_fn(void *ctx, char *buf, size_t max)
+{
+    struct part_stream *ps = ctx;
+    char raw[16 * 1024];
+    size_t avail;
+
+    while (ps->pending->len - ps->off == 0 && !ps->eof) {
+        struct err err = {0};
+        ssize_t n = store_stream_read(ps->ss, raw, sizeof(raw), &err);
+
+        g_string_truncate(ps->pending, 0);
+        ps->off = 0;
+        if (n < 0)
+            return -1; /* the front end drops the connection */
+        if (n == 0) {
+            ps->eof = true;
+            if (ps->dec != NULL)
+                mime_decoder_finish(ps->dec, ps->pending);
+        } else if (ps->dec != NULL) {
+            mime_decoder_feed(ps->dec, raw, (size_t)n, ps->pending);
+        } else {
+            g_string_append_len(ps->pending, raw, n);
+        }
+    }
+    avail = ps->pending->len - ps->off;
+    if (avail > max)
+        avail = max;
+    memcpy(buf, ps->pending->str + ps->off, avail);
+    ps->off += avail;
+    return (ssize_t)avail;
+}
+
+static int
+part_stream_start(struct request *req, struct response *resp,
+                  struct store *st, const char *folder, uint32_t uid,
+                  const char *section, const char *encoding, struct err *err)
+{
+    struct part_stream *ps = arena_alloc(req->arena, sizeof(*ps));
+
+    ps->pending = g_string_sized_new(32 * 1024);
+    ps->ss = store_stream_open(st, folder, uid, section, err);
+    arena_defer(req->arena, part_stream_cleanup, ps);
+    if (ps->ss == NULL)
+        return -1;
+    if (encoding != NULL)
+        ps->dec = mime_decoder_new(encoding, NULL);
+    resp->stream = part_stream_fn;
+    resp->stream_ctx = ps;
+    return 0;
+}
+
+int
+h_part(struct request *req, struct response *resp, struct err *err)
+{
+    const char *folder, *section = request_query(req, "part");
+    const struct mime_part *p;
+    struct store_message m;
+    struct session *s;
+    struct store *st;
+    uint32_t uid;
+    bool inline_ok;
+    char *disp;
+    const char *type;
+
+    if (request_param_folder(req, "f", &folder, err) < 0 ||
+        request_param_uid(req, "uid", &uid, err) < 0)
+        return -1;
+    if (!mime_section_is_valid(section)) {
+        err_set(err, ERR_INPUT, "parameter part is not a part number");
+        return -1;
+    }
+    if (auth_require(req, &s, err) < 0 ||
+        auth_store_borrow(req, s, &st, err) < 0 ||
+        store_message_get(st, folder, uid, false, req->arena, &m, err) < 0)
+        return -1;
+    p = store_message_part(&m, section);
+    if (p == NULL || strcmp(p->type, "multipart") == 0) {
+        err_set(err, ERR_NOT_FOUND, "no part %s in message %u", section,
+                uid);
+        return -1;
+    }
+    if (part_stream_start(req, resp, st, folder, uid, section, p->encoding,
+                          err) < 0)
+        return -1;
+    inline_ok = mime_is_inline_image(p->type, p->subtype);
+    type = arena_printf(req->arena, "%s/%s%s%s", p->type, p->subtype,
+                        p->charset != NULL ? "; charset=" : "",
+                        p->charset != NULL ? p->charset : "");
+    /* a type we would let the browser render (html, svg) goes out as a
+     * download whatever it says; nosniff is set for every response */
+    response_set_header(resp, req->arena, "Content-Type",
+                        strpbrk(type, "\r\n\"") == NULL
+                            ? type
+                            : "application/octet-stream");
+    disp = mime_content_disposition(inline_ok ? "inline" : "attachment",
+                                    p->filename);
+    response_set_header(resp, req->arena, "Content-Disposition", disp);
+    g_free(disp);
+    response_set_header(resp, req->arena, "Content-Security-Policy",
+                        "default-src 'none'; sandbox");
+    return 0;
+}
+
+int
+h_source(struct request *req, struct response *resp, struct err *err)
+{
+    const char *folder;
+    struct store_message m;
+    struct session *s;
+    struct store *st;
+    uint32_t uid;
+
+    /* the message's size and existence first: a 404, not an empty 200 */
+    if (request_param_folder(req, "f", &folder, err) < 0 ||
+        request_param_uid(req, "uid", &uid, err) < 0 ||
+        auth_require(req, &s, err) < 0 ||
+        auth_store_borrow(req, s, &st, err) < 0 ||
+        store_message_get(st, folder, uid, false, req->arena, &m, err) < 0 ||
+        part_stream_start(req, resp, st, folder, uid, NULL, NULL, err) < 0)
+        return -1;
+    resp->stream_len = (long long)m.size;
+    response_set_header(resp, req->arena, "Content-Type",
+                        "text/plain; charset=utf-8");
+    response_set_header(resp, req->arena, "Content-Security-Policy",
+                        "default-src 'none'; sandbox");
+    return 0;
+}
