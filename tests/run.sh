@@ -55,7 +55,7 @@ run_suite integration python3 tests/integration/run.py
 # The IMAP suite again against servers that offer less (DESIGN §5).
 for flavor in minimal prefix; do
     POSTERN_IT_FLAVOR=$flavor run_suite "integration/$flavor" \
-        python3 tests/integration/run.py test_imap_read.py
+        python3 tests/integration/run.py "test_[iw][mr]*.py"
 done
 
 echo

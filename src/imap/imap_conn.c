@@ -30,6 +30,7 @@ struct imap_conn {
     char cmd_tag[16];      /* of the command built last: one at a time */
     char cmd_verb[32];
     char last_code[32];
+    char last_code_args[128];
     struct imap_selected sel;
     /* a literal being streamed (imap_conn_stream_*) */
     bool streaming, stream_done;
@@ -216,8 +217,12 @@ imap_conn_finish_tagged(struct imap_conn *c, const struct imap_resp *r,
                         const char *verb, struct err *err)
 {
     c->last_code[0] = '\0';
+    c->last_code_args[0] = '\0';
     if (r->code != NULL)
         g_strlcpy(c->last_code, r->code, sizeof(c->last_code));
+    if (r->code_args != NULL)
+        g_strlcpy(c->last_code_args, r->code_args,
+                  sizeof(c->last_code_args));
     switch (r->status) {
     case IMAP_STATUS_OK:
         return 0;
@@ -730,6 +735,12 @@ const char *
 imap_conn_last_code(const struct imap_conn *c)
 {
     return c->last_code;
+}
+
+const char *
+imap_conn_last_code_args(const struct imap_conn *c)
+{
+    return c->last_code_args;
 }
 
 uint32_t

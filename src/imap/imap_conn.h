@@ -86,6 +86,9 @@ const struct imap_selected *imap_conn_selected(const struct imap_conn *c);
 /* Response code (upper-case) of the last tagged NO, or "" . */
 const char *imap_conn_last_code(const struct imap_conn *c);
 
+/* Arguments of that code ("3857529045 42" for APPENDUID), or "". */
+const char *imap_conn_last_code_args(const struct imap_conn *c);
+
 uint32_t imap_conn_caps(const struct imap_conn *c);
 bool imap_conn_has_cap(const struct imap_conn *c, uint32_t cap);
 /* True once UTF8=ACCEPT is enabled: mailbox names travel as UTF-8. */

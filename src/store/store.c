@@ -198,3 +198,59 @@ store_message_part(const struct store_message *m, const char *section)
     }
     return NULL;
 }
+
+int
+store_messages_transfer(struct store *st, const char *folder,
+                        const uint32_t *uids, size_t n, const char *to,
+                        bool keep, struct err *err)
+{
+    if (to != NULL && !store_has_cap(st, STORE_CAP_FOLDERS)) {
+        err_set(err, ERR_UNSUPPORTED, "this server has no other folders");
+        return -1;
+    }
+    return store_check(st,
+                       st->ops->messages_transfer(st, folder, uids, n, to,
+                                                  keep, err),
+                       err);
+}
+
+int
+store_folder_change(struct store *st, enum store_folder_op op,
+                    const char *path, const char *new_path, struct err *err)
+{
+    if (!store_has_cap(st, STORE_CAP_FOLDERS)) {
+        err_set(err, ERR_UNSUPPORTED, "this server has no folders");
+        return -1;
+    }
+    return store_check(st,
+                       st->ops->folder_change(st, op, path, new_path, err),
+                       err);
+}
+
+int
+store_append(struct store *st, const char *folder, unsigned flags,
+             const void *data, size_t len, uint32_t *uid_out,
+             struct err *err)
+{
+    if (uid_out != NULL)
+        *uid_out = 0;
+    return store_check(st,
+                       st->ops->append(st, folder, flags, data, len, uid_out,
+                                       err),
+                       err);
+}
+
+int
+store_folder_names(struct store *st, struct arena *a, const char ***names_out,
+                   size_t *n_out, struct err *err)
+{
+    if (!store_has_cap(st, STORE_CAP_FOLDERS)) {
+        *names_out = arena_alloc(a, sizeof(**names_out));
+        (*names_out)[0] = "INBOX";
+        *n_out = 1;
+        return 0;
+    }
+    return store_check(st, st->ops->folder_names(st, a, names_out, n_out,
+                                                 err),
+                       err);
+}

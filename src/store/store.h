@@ -124,6 +124,15 @@ enum store_flag {
     STORE_FLAG_DELETED = 1u << 3
 };
 
+enum store_folder_op {
+    STORE_FOLDER_CREATE,
+    STORE_FOLDER_RENAME,
+    STORE_FOLDER_DELETE,
+    STORE_FOLDER_SUBSCRIBE,
+    STORE_FOLDER_UNSUBSCRIBE,
+    STORE_FOLDER_EMPTY          /* delete every message in it for good */
+};
+
 struct store;
 
 /* A part or a whole message being read. Implementations embed it as their
@@ -136,6 +145,11 @@ struct store_ops {
     const char *name; /* "imap", "pop3" */
     int (*folder_list)(struct store *st, struct arena *a,
                        struct store_folder_list *out, struct err *err);
+    /* Selectable folder paths, from a per-connection cache refreshed by
+     * folder_list and folder changes. */
+    int (*folder_names)(struct store *st, struct arena *a,
+                        const char ***names_out, size_t *n_out,
+                        struct err *err);
     int (*summary_page)(struct store *st, const struct store_page_query *q,
                         struct arena *a, struct store_page *out,
                         struct err *err);
@@ -145,6 +159,16 @@ struct store_ops {
     int (*flags_change)(struct store *st, const char *folder,
                         const uint32_t *uids, size_t n, unsigned flags,
                         bool add, struct err *err);
+    /* to NULL: expunge (delete for good); else move or copy there. */
+    int (*messages_transfer)(struct store *st, const char *folder,
+                             const uint32_t *uids, size_t n, const char *to,
+                             bool keep, struct err *err);
+    int (*folder_change)(struct store *st, enum store_folder_op op,
+                         const char *path, const char *new_path,
+                         struct err *err);
+    int (*append)(struct store *st, const char *folder, unsigned flags,
+                  const void *data, size_t len, uint32_t *uid_out,
+                  struct err *err);
     /* section NULL: the whole raw message. */
     struct store_stream *(*stream_open)(struct store *st, const char *folder,
                                         uint32_t uid, const char *section,
@@ -191,6 +215,11 @@ store_has_cap(const struct store *st, enum store_cap cap)
 ATTR_NODISCARD int store_folder_list(struct store *st, struct arena *a,
                                      struct store_folder_list *out,
                                      struct err *err);
+/* The selectable folders' paths (for "move to"), cached per connection:
+ * no round trip on most calls. */
+ATTR_NODISCARD int store_folder_names(struct store *st, struct arena *a,
+                                      const char ***names_out, size_t *n_out,
+                                      struct err *err);
 ATTR_NODISCARD int store_summary_page(struct store *st,
                                       const struct store_page_query *q,
                                       struct arena *a, struct store_page *out,
@@ -211,6 +240,28 @@ ATTR_NODISCARD int store_flags_change(struct store *st, const char *folder,
                                       const uint32_t *uids, size_t n,
                                       unsigned flags, bool add,
                                       struct err *err);
+
+/* Moves (keep false) or copies (keep true) messages to folder to; to NULL
+ * deletes them for good. MOVE when offered, else COPY + \Deleted + UID
+ * EXPUNGE of just these (UIDPLUS), so other messages marked \Deleted stay.
+ * ERR_NOT_FOUND for an unknown folder. */
+ATTR_NODISCARD int store_messages_transfer(struct store *st,
+                                           const char *folder,
+                                           const uint32_t *uids, size_t n,
+                                           const char *to, bool keep,
+                                           struct err *err);
+
+/* Creates, renames, deletes, (un)subscribes or empties a folder. */
+ATTR_NODISCARD int store_folder_change(struct store *st,
+                                       enum store_folder_op op,
+                                       const char *path, const char *new_path,
+                                       struct err *err);
+
+/* Appends a message (RFC 5322 bytes) with flags; *uid_out gets its UID
+ * when the server tells (UIDPLUS), else 0. uid_out may be NULL. */
+ATTR_NODISCARD int store_append(struct store *st, const char *folder,
+                                unsigned flags, const void *data, size_t len,
+                                uint32_t *uid_out, struct err *err);
 
 /* Opens a stream of one part's raw (still transfer-encoded) bytes, or of
  * the whole message when section is NULL. The store is busy until the

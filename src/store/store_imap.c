@@ -41,6 +41,7 @@ struct store_imap {
     char *ns_prefix;            /* personal namespace prefix, UTF-8 */
     char ns_delim;
     GHashTable *cache;          /* folder (UTF-8) -> struct fcache */
+    GPtrArray *names;           /* selectable folder paths, or NULL */
 };
 
 static const struct store_ops store_imap_ops;
@@ -976,6 +977,15 @@ store_imap_folder_list(struct store *st, struct arena *a,
     }
 
     g_ptr_array_sort(ctx.folders, folder_order);
+    if (si->names != NULL)
+        g_ptr_array_free(si->names, TRUE);
+    si->names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < ctx.folders->len; i++) {
+        const struct store_folder *f = g_ptr_array_index(ctx.folders, i);
+
+        if (f->selectable)
+            g_ptr_array_add(si->names, g_strdup(f->path));
+    }
     out->n = ctx.folders->len;
     out->items = arena_alloc(a, (out->n > 0 ? out->n : 1) *
                                     sizeof(*out->items));
@@ -1455,6 +1465,205 @@ store_imap_flags_change(struct store *st, const char *folder,
     return 0;
 }
 
+/* A NO from the server, in the words the user needs. */
+static void
+store_imap_refusal(struct store_imap *si, const char *what, const char *name,
+                   struct err *err)
+{
+    const char *code = imap_conn_last_code(si->conn);
+
+    if (err->kind != ERR_REFUSED)
+        return;
+    err_clear(err);
+    if (strcmp(code, "NONEXISTENT") == 0 || strcmp(code, "TRYCREATE") == 0)
+        err_set(err, ERR_NOT_FOUND, "%s: no folder %s", what, name);
+    else if (strcmp(code, "ALREADYEXISTS") == 0)
+        err_set(err, ERR_INPUT, "%s: a folder %s exists already", what, name);
+    else
+        err_set(err, ERR_REFUSED, "%s %s: the server refused (%s)", what,
+                name, code[0] != '\0' ? code : "NO");
+}
+
+static int
+store_imap_uid_cmd(struct store_imap *si, const char *verb,
+                   const uint32_t *uids, size_t n, const char *tail,
+                   const char *mailbox, struct err *err)
+{
+    struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, verb);
+
+    imap_cmd_add_seqset(cmd, uids, n);
+    if (tail != NULL)
+        imap_cmd_add_raw(cmd, tail);
+    if (mailbox != NULL && imap_cmd_add_mailbox(cmd, mailbox, err) < 0) {
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    return imap_conn_run(si->conn, cmd, NULL, NULL, err);
+}
+
+static int
+store_imap_messages_transfer(struct store *st, const char *folder,
+                             const uint32_t *uids, size_t n, const char *to,
+                             bool keep, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    bool uidplus = imap_conn_has_cap(si->conn, IMAP_CAP_UIDPLUS);
+
+    if (n == 0)
+        return 0;
+    if (store_imap_select_for(si, folder, err) < 0)
+        return -1;
+    if (to != NULL && (keep || !imap_conn_has_cap(si->conn, IMAP_CAP_MOVE))) {
+        if (store_imap_uid_cmd(si, "UID COPY", uids, n, NULL, to, err) < 0) {
+            store_imap_refusal(si, "copy to", to, err);
+            return -1;
+        }
+        if (keep)
+            return 0;
+    } else if (to != NULL) {
+        if (store_imap_uid_cmd(si, "UID MOVE", uids, n, NULL, to, err) < 0) {
+            store_imap_refusal(si, "move to", to, err);
+            return -1;
+        }
+        return 0;
+    }
+    /* the originals go: \Deleted, then expunge just these when the server
+     * can (UIDPLUS); a plain EXPUNGE would take every \Deleted message, so
+     * after a move without UIDPLUS they stay marked */
+    if (store_imap_uid_cmd(si, "UID STORE", uids, n,
+                           "+FLAGS.SILENT (\\Deleted)", NULL, err) < 0)
+        return -1;
+    if (uidplus)
+        return store_imap_uid_cmd(si, "UID EXPUNGE", uids, n, NULL, NULL,
+                                  err);
+    if (to == NULL) /* deleting for good was asked for: expunge */
+        return imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "EXPUNGE"),
+                             NULL, NULL, err);
+    return 0;
+}
+
+static int
+store_imap_mailbox_cmd(struct store_imap *si, const char *verb,
+                       const char *a, const char *b, struct err *err)
+{
+    struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, verb);
+
+    if (imap_cmd_add_mailbox(cmd, a, err) < 0 ||
+        (b != NULL && imap_cmd_add_mailbox(cmd, b, err) < 0)) {
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    if (imap_conn_run(si->conn, cmd, NULL, NULL, err) < 0) {
+        store_imap_refusal(si, verb, a, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+store_imap_folder_change(struct store *st, enum store_folder_op op,
+                         const char *path, const char *new_path,
+                         struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    const struct imap_selected *sel = imap_conn_selected(si->conn);
+
+    /* a folder about to change name or go must not stay selected */
+    if ((op == STORE_FOLDER_RENAME || op == STORE_FOLDER_DELETE) &&
+        sel->mailbox != NULL && strcmp(sel->mailbox, path) == 0 &&
+        store_imap_select_for(si, "INBOX", err) < 0)
+        return -1;
+    g_hash_table_remove(si->cache, path);
+    if (si->names != NULL && op != STORE_FOLDER_EMPTY) {
+        g_ptr_array_free(si->names, TRUE); /* listed afresh next time */
+        si->names = NULL;
+    }
+    switch (op) {
+    case STORE_FOLDER_CREATE:
+        if (store_imap_mailbox_cmd(si, "CREATE", path, NULL, err) < 0)
+            return -1;
+        return store_imap_mailbox_cmd(si, "SUBSCRIBE", path, NULL, err);
+    case STORE_FOLDER_RENAME:
+        if (store_imap_mailbox_cmd(si, "RENAME", path, new_path, err) < 0)
+            return -1;
+        /* subscriptions follow the name (RFC 3501 leaves it open) */
+        (void)store_imap_mailbox_cmd(si, "SUBSCRIBE", new_path, NULL, err);
+        err_clear(err);
+        return 0;
+    case STORE_FOLDER_DELETE:
+        if (store_imap_mailbox_cmd(si, "DELETE", path, NULL, err) < 0)
+            return -1;
+        (void)store_imap_mailbox_cmd(si, "UNSUBSCRIBE", path, NULL, err);
+        err_clear(err); /* already gone with the folder on most servers */
+        return 0;
+    case STORE_FOLDER_SUBSCRIBE:
+        return store_imap_mailbox_cmd(si, "SUBSCRIBE", path, NULL, err);
+    case STORE_FOLDER_UNSUBSCRIBE:
+        return store_imap_mailbox_cmd(si, "UNSUBSCRIBE", path, NULL, err);
+    case STORE_FOLDER_EMPTY: {
+        struct imap_cmd *cmd;
+
+        if (store_imap_select_for(si, path, err) < 0)
+            return -1;
+        if (imap_conn_selected(si->conn)->exists == 0)
+            return 0;
+        cmd = imap_conn_cmd_new(si->conn, "STORE");
+        imap_cmd_add_raw(cmd, "1:* +FLAGS.SILENT (\\Deleted)");
+        if (imap_conn_run(si->conn, cmd, NULL, NULL, err) < 0)
+            return -1;
+        return imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "EXPUNGE"),
+                             NULL, NULL, err);
+    }
+    }
+    xassert_unreached();
+}
+
+static int
+store_imap_append(struct store *st, const char *folder, unsigned flags,
+                  const void *data, size_t len, uint32_t *uid_out,
+                  struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "APPEND");
+    GString *fl = g_string_new("(");
+
+    if (imap_cmd_add_mailbox(cmd, folder, err) < 0) {
+        imap_cmd_free(&cmd);
+        g_string_free(fl, TRUE);
+        return -1;
+    }
+    if (flags & STORE_FLAG_SEEN)
+        g_string_append(fl, "\\Seen ");
+    if (flags & STORE_FLAG_ANSWERED)
+        g_string_append(fl, "\\Answered ");
+    if (flags & STORE_FLAG_FLAGGED)
+        g_string_append(fl, "\\Flagged ");
+    if (fl->str[fl->len - 1] == ' ')
+        g_string_truncate(fl, fl->len - 1);
+    g_string_append_c(fl, ')');
+    if (fl->len > 2)
+        imap_cmd_add_raw(cmd, fl->str);
+    g_string_free(fl, TRUE);
+    if (imap_cmd_add_literal(cmd, data, len, err) < 0) {
+        imap_cmd_free(&cmd);
+        return -1;
+    }
+    if (imap_conn_run(si->conn, cmd, NULL, NULL, err) < 0) {
+        store_imap_refusal(si, "append to", folder, err);
+        return -1;
+    }
+    g_hash_table_remove(si->cache, folder);
+    /* RFC 4315: OK [APPENDUID uidvalidity uid] */
+    if (uid_out != NULL &&
+        strcmp(imap_conn_last_code(si->conn), "APPENDUID") == 0) {
+        const char *a = strchr(imap_conn_last_code_args(si->conn), ' ');
+        guint64 v = a != NULL ? g_ascii_strtoull(a + 1, NULL, 10) : 0;
+
+        *uid_out = v <= UINT32_MAX ? (uint32_t)v : 0;
+    }
+    return 0;
+}
+
 struct store_imap_stream {
     struct store_stream base;   /* first: store.c reads base.st */
     bool done;
@@ -1559,11 +1768,33 @@ store_imap_ping(struct store *st, struct err *err)
     return 0;
 }
 
+static int
+store_imap_folder_names(struct store *st, struct arena *a,
+                        const char ***names_out, size_t *n_out,
+                        struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+
+    if (si->names == NULL) {
+        struct store_folder_list list;
+
+        if (store_imap_folder_list(st, a, &list, err) < 0)
+            return -1;
+    }
+    *n_out = si->names->len;
+    *names_out = arena_alloc(a, (si->names->len + 1) * sizeof(**names_out));
+    for (guint i = 0; i < si->names->len; i++)
+        (*names_out)[i] = arena_strdup(a, g_ptr_array_index(si->names, i));
+    return 0;
+}
+
 static void
 store_imap_close(struct store *st)
 {
     struct store_imap *si = (struct store_imap *)st;
 
+    if (si->names != NULL)
+        g_ptr_array_free(si->names, TRUE);
     imap_conn_close(&si->conn);
     g_hash_table_destroy(si->cache);
     g_free(si->ns_prefix);
@@ -1619,8 +1850,12 @@ store_imap_open(const struct store_login *login, struct err *err)
 static const struct store_ops store_imap_ops = {
     .name = "imap",
     .folder_list = store_imap_folder_list,
+    .folder_names = store_imap_folder_names,
     .summary_page = store_imap_summary_page,
     .message_get = store_imap_message_get,
+    .messages_transfer = store_imap_messages_transfer,
+    .folder_change = store_imap_folder_change,
+    .append = store_imap_append,
     .flags_change = store_imap_flags_change,
     .stream_open = store_imap_stream_open,
     .stream_read = store_imap_stream_read,

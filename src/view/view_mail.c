@@ -66,6 +66,9 @@ view_folders(struct arena *a, const struct store_folder_list *list,
                                                             ? 8
                                                             : f->depth));
         view_add_bool(o, "has_unread", f->has_counts && f->unread > 0);
+        view_add_bool(o, "is_inbox", f->role == STORE_ROLE_INBOX);
+        view_add_bool(o, "is_trash", f->role == STORE_ROLE_TRASH ||
+                                         f->role == STORE_ROLE_JUNK);
         json_object_array_add(arr, o);
     }
     view_add_str(v, "title", "Folders");
@@ -210,6 +213,8 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
                                                        p->page + 1, p->sort));
     view_add_str(v, "title", p->folder);
     view_add_bool(v, "empty", p->n == 0);
+    view_add_str(v, "back", view_mailbox_href(a, p, search, p->page,
+                                              p->sort));
     view_common(v, user, csrf);
     g_date_time_unref(now);
     return v;

@@ -32,14 +32,22 @@ h_folders(struct request *req, struct response *resp, struct err *err)
                        err);
 }
 
+struct mailbox_run {
+    struct store_page_query q;
+    struct store_page page;
+    const char **names;
+    size_t n_names;
+};
+
 static int
 mailbox_run(struct request *req, struct store *st, void *ctx,
             struct err *err)
 {
-    struct store_page **pagep = ctx;
-    const struct store_page_query *q = (const void *)pagep[1];
+    struct mailbox_run *r = ctx;
 
-    return store_summary_page(st, q, req->arena, pagep[0], err);
+    if (store_folder_names(st, req->arena, &r->names, &r->n_names, err) < 0)
+        return -1;
+    return store_summary_page(st, &r->q, req->arena, &r->page, err);
 }
 
 static int
@@ -64,23 +72,33 @@ mailbox_param_sort(const struct request *req, enum store_sort *out,
 int
 h_mailbox(struct request *req, struct response *resp, struct err *err)
 {
-    struct store_page_query q = {.per_page = req->app->cfg->page_size};
-    struct store_page page = {0};
-    void *ctx[2] = {&page, &q};
+    struct mailbox_run r = {.q = {.per_page = req->app->cfg->page_size}};
+    struct store_page_query *q = &r.q;
+    struct json_object *view, *targets;
     struct session *s;
 
     if (auth_require(req, &s, err) < 0)
         return -1;
-    if (request_param_folder(req, "f", &q.folder, err) < 0 ||
-        request_param_uint(req, "page", 1, 1, LIM_PAGE_INDEX, &q.page,
+    if (request_param_folder(req, "f", &q->folder, err) < 0 ||
+        request_param_uint(req, "page", 1, 1, LIM_PAGE_INDEX, &q->page,
                            err) < 0 ||
-        mailbox_param_sort(req, &q.sort, err) < 0 ||
-        request_param_text(req, "q", LIM_SEARCH_QUERY, &q.search, err) < 0)
+        mailbox_param_sort(req, &q->sort, err) < 0 ||
+        request_param_text(req, "q", LIM_SEARCH_QUERY, &q->search, err) < 0)
         return -1;
-    if (auth_with_store(req, s, mailbox_run, ctx, err) < 0)
+    if (auth_with_store(req, s, mailbox_run, &r, err) < 0)
         return -1;
-    return page_render(req, resp, "mailbox",
-                       view_mailbox(req->arena, &page, q.search,
-                                    session_user(s), session_csrf_token(s)),
-                       err);
+    view = view_mailbox(req->arena, &r.page, q->search, session_user(s),
+                        session_csrf_token(s));
+    targets = json_object_new_array();
+    for (size_t i = 0; i < r.n_names; i++) {
+        struct json_object *o;
+
+        if (strcmp(r.names[i], q->folder) == 0)
+            continue;
+        o = json_object_new_object();
+        view_add_str(o, "path", r.names[i]);
+        json_object_array_add(targets, o);
+    }
+    json_object_object_add(view, "targets", targets);
+    return page_render(req, resp, "mailbox", view, err);
 }

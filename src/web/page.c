@@ -40,6 +40,11 @@ page_error(struct request *req, struct response *resp, const struct err *err)
                               strcmp(req->method, "GET") == 0
                           ? req->raw_uri
                           : NULL);
+    /* our own words about the user's input help them fix it; they are
+     * escaped like everything else */
+    if (err->kind == ERR_INPUT || err->kind == ERR_LIMIT ||
+        err->kind == ERR_UNSUPPORTED)
+        view_add_str(view, "detail", err->msg);
     if (page_render(req, resp, "error", view, &rerr) < 0) {
         /* the error template itself is broken: still never a blank page */
         log_error("error page: %s", rerr.msg);
