@@ -109,7 +109,7 @@ struct store_message {
     const char *folder;
     uint32_t uid;
     struct mime_envelope env;
-    bool seen, flagged, answered;
+    bool seen, flagged, answered, draft;
     uint64_t size;
     struct mime_part *parts;   /* pre-order; parts[0] is the root */
     size_t n_parts;
@@ -121,7 +121,8 @@ enum store_flag {
     STORE_FLAG_SEEN = 1u << 0,
     STORE_FLAG_FLAGGED = 1u << 1,
     STORE_FLAG_ANSWERED = 1u << 2,
-    STORE_FLAG_DELETED = 1u << 3
+    STORE_FLAG_DELETED = 1u << 3,
+    STORE_FLAG_DRAFT = 1u << 4
 };
 
 enum store_folder_op {

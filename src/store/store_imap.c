@@ -1308,8 +1308,12 @@ message_untagged(void *vctx, const struct imap_resp *r, struct err *err)
         struct csum flags = {0};
         const struct imap_arg *f = imap_arg_list_get(att, "FLAGS");
 
-        if (f != NULL && f->type == IMAP_ARG_LIST)
+        if (f != NULL && f->type == IMAP_ARG_LIST) {
             csum_set_flags(&flags, f);
+            for (size_t i = 0; i < f->n; i++)
+                m->draft = m->draft || imap_arg_is_atom(&f->list[i],
+                                                        "\\DRAFT");
+        }
         m->seen = flags.seen;
         m->flagged = flags.flagged;
         m->answered = flags.answered;
@@ -1638,6 +1642,8 @@ store_imap_append(struct store *st, const char *folder, unsigned flags,
         g_string_append(fl, "\\Answered ");
     if (flags & STORE_FLAG_FLAGGED)
         g_string_append(fl, "\\Flagged ");
+    if (flags & STORE_FLAG_DRAFT)
+        g_string_append(fl, "\\Draft ");
     if (fl->str[fl->len - 1] == ' ')
         g_string_truncate(fl, fl->len - 1);
     g_string_append_c(fl, ')');

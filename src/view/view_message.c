@@ -198,6 +198,7 @@ view_message(struct arena *a, const char *base, const struct store_message *m,
     json_object_object_add(v, "flagged", json_object_new_boolean(m->flagged));
     json_object_object_add(v, "answered",
                            json_object_new_boolean(m->answered));
+    json_object_object_add(v, "is_draft", json_object_new_boolean(m->draft));
     json_object_object_add(v, "size", json_object_new_int64((int64_t)m->size));
 
     view_add_str(body, "type", body_is_html ? "html" : "text");
@@ -238,6 +239,16 @@ view_message(struct arena *a, const char *base, const struct store_message *m,
     }
     json_object_object_add(v, "embedded", embedded);
     view_add_str(v, "source_href", view_url(a, base, "source", m, ""));
+    view_add_str(v, "compose_reply", view_url(a, base, "compose", m,
+                                              "&mode=reply"));
+    view_add_str(v, "compose_all", view_url(a, base, "compose", m,
+                                            "&mode=all"));
+    view_add_str(v, "compose_forward", view_url(a, base, "compose", m,
+                                                "&mode=forward"));
+    view_add_str(v, "compose_attach", view_url(a, base, "compose", m,
+                                               "&mode=attach"));
+    view_add_str(v, "compose_draft", view_url(a, base, "compose", m,
+                                              "&mode=draft"));
     view_add_str(v, "frame_src", view_url(a, base, "body", m, flags));
     view_add_str(v, "remote_href",
                  view_url(a, base, "message", m,
