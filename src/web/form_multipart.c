@@ -60,8 +60,8 @@ size_text(uint64_t n, char *buf, size_t size)
 /* Fills have and limit; when rounding would make them read the same ("25 MB;
  * the limit is 25 MB") both are given in bytes. */
 static void
-size_pair_text(uint64_t have, uint64_t limit, char *have_buf,
-               char *limit_buf, size_t size)
+size_pair_text(uint64_t have, uint64_t limit, char *have_buf, char *limit_buf,
+               size_t size)
 {
     size_text(have, have_buf, size);
     size_text(limit, limit_buf, size);
@@ -125,6 +125,10 @@ boundary_get(struct arena *a, const char *content_type,
     }
     ct = g_mime_content_type_parse(g_mime_parser_options_get_default(),
                                    content_type);
+    if (ct == NULL) {
+        err_set(err, ERR_INPUT, "content type is not multipart/form-data");
+        return -1;
+    }
     if (!g_mime_content_type_is_type(ct, "multipart", "form-data")) {
         err_set(err, ERR_INPUT, "content type is not multipart/form-data");
         goto out;
@@ -209,8 +213,8 @@ delimiter_find(const struct scan *s, size_t from, size_t *at_out,
  */
 
 struct part_headers {
-    const char *disposition;  /* unfolded values, arena-owned, or NULL */
-    const char *content_type;
+    char *disposition; /* unfolded values, arena-owned, or NULL */
+    char *content_type;
 };
 
 static bool
@@ -220,14 +224,45 @@ is_token_char(unsigned char c)
     return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
+/* Where a kept header's value lies in the block, continuations included. */
+struct header_span {
+    const char *start;
+    size_t len;
+};
+
+/* The value of a span with its folding CRLFs removed (RFC 5322 §2.2.3),
+ * trimmed, arena-owned; NULL for an unused span. */
+static char *
+header_unfold(struct arena *a, const struct header_span *span)
+{
+    char *out, *o;
+
+    if (span->start == NULL)
+        return NULL;
+    out = arena_alloc(a, span->len + 1);
+    o = out;
+    for (size_t i = 0; i < span->len; i++) {
+        if (span->start[i] == '\r' && i + 1 < span->len &&
+            span->start[i + 1] == '\n') {
+            i++;
+            continue;
+        }
+        *o++ = span->start[i];
+    }
+    *o = '\0';
+    return g_strstrip(out);
+}
+
 /* Parses the header block h[0..n), whose every line ends in CRLF. Lines
  * that begin with white space continue the previous one. Only
- * Content-Disposition and Content-Type are kept (the first of each). */
+ * Content-Disposition and Content-Type are kept (the first of each). Linear
+ * in n, however the lines are folded. */
 static int
 headers_parse(struct arena *a, const unsigned char *h, size_t n,
               struct part_headers *out, struct err *err)
 {
-    const char **last = NULL; /* the header a continuation adds to */
+    struct header_span disp = {0}, type = {0};
+    struct header_span *last = NULL; /* the span a continuation extends */
     bool is_first = true;
     size_t pos = 0;
 
@@ -254,7 +289,7 @@ headers_parse(struct arena *a, const unsigned char *h, size_t n,
                 return -1;
             }
             if (last != NULL) /* else it continues a header we skip */
-                *last = arena_printf(a, "%s%.*s", *last, (int)line_len, line);
+                last->len = (size_t)(line + line_len - last->start);
             continue;
         }
         is_first = false;
@@ -272,21 +307,19 @@ headers_parse(struct arena *a, const unsigned char *h, size_t n,
         last = NULL;
         if ((size_t)(colon - line) == 19 &&
             g_ascii_strncasecmp(line, "content-disposition", 19) == 0 &&
-            out->disposition == NULL)
-            last = &out->disposition;
+            disp.start == NULL)
+            last = &disp;
         else if ((size_t)(colon - line) == 12 &&
                  g_ascii_strncasecmp(line, "content-type", 12) == 0 &&
-                 out->content_type == NULL)
-            last = &out->content_type;
+                 type.start == NULL)
+            last = &type;
         if (last != NULL) {
-            *last = arena_strndup(a, colon + 1,
-                                  line_len - (size_t)(colon + 1 - line));
+            last->start = colon + 1;
+            last->len = line_len - (size_t)(colon + 1 - line);
         }
     }
-    if (out->disposition != NULL)
-        out->disposition = g_strstrip((char *)out->disposition);
-    if (out->content_type != NULL)
-        out->content_type = g_strstrip((char *)out->content_type);
+    out->disposition = header_unfold(a, &disp);
+    out->content_type = header_unfold(a, &type);
     return 0;
 }
 
@@ -327,8 +360,8 @@ disposition_parse(struct arena *a, const char *value, const char **name_out,
         err_set(err, ERR_INPUT, "multipart part without Content-Disposition");
         return -1;
     }
-    cd = g_mime_content_disposition_parse(
-        g_mime_parser_options_get_default(), value);
+    cd = g_mime_content_disposition_parse(g_mime_parser_options_get_default(),
+                                          value);
     disp = g_mime_content_disposition_get_disposition(cd);
     if (disp == NULL || g_ascii_strcasecmp(disp, "form-data") != 0) {
         err_set(err, ERR_INPUT, "multipart part is not form-data");
@@ -403,8 +436,7 @@ content_type_clean(struct arena *a, const char *ct)
     n = 0;
     while (is_token_char((unsigned char)p[n]))
         n++;
-    if (n == 0 || (p[n] != '\0' && p[n] != ';' && p[n] != ' ' &&
-                   p[n] != '\t'))
+    if (n == 0 || (p[n] != '\0' && p[n] != ';' && p[n] != ' ' && p[n] != '\t'))
         return "application/octet-stream";
     for (p = ct; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -443,7 +475,10 @@ spool_write(struct arena *a, const char *dir, const unsigned char *data,
     if (fchmod(fd, 0600) < 0)
         goto fail;
     while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
+        ssize_t n;
+
+        errno = 0;
+        n = write(fd, data + done, len - done);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -510,11 +545,10 @@ part_file(struct arena *a, const struct limits *lim, const char *name,
 
     if (raw_filename[0] == '\0' && len == 0)
         return 0; /* a file input with no file chosen */
-    shown = filename[0] != '\0'
-                ? arena_printf(a, "attachment \"%s\"",
-                               name_for_message(a, filename))
-                : arena_printf(a, "the file in field \"%s\"",
-                               name_for_message(a, name));
+    shown = filename[0] != '\0' ? arena_printf(a, "attachment \"%s\"",
+                                               name_for_message(a, filename))
+                                : arena_printf(a, "the file in field \"%s\"",
+                                               name_for_message(a, name));
     if ((uint64_t)len > lim->max_file) {
         size_pair_text(len, lim->max_file, have, limit, sizeof(have));
         err_set(err, ERR_LIMIT, "%s is %s; the limit is %s", shown, have,
@@ -581,15 +615,13 @@ part_handle(struct arena *a, const struct limits *lim, const struct scan *s,
         data_off = 2;
     } else {
         /* the block, its last CRLF included, is at most LIM_HTTP_HEADERS */
-        size_t window = n < (size_t)LIM_HTTP_HEADERS + 2
-                            ? n
-                            : (size_t)LIM_HTTP_HEADERS + 2;
+        size_t window =
+            n < (size_t)LIM_HTTP_HEADERS + 2 ? n : (size_t)LIM_HTTP_HEADERS + 2;
         const unsigned char *blank = memmem(p, window, "\r\n\r\n", 4);
 
         if (blank == NULL) {
             if (window < n)
-                err_set(err, ERR_LIMIT,
-                        "multipart part headers over %u bytes",
+                err_set(err, ERR_LIMIT, "multipart part headers over %u bytes",
                         LIM_HTTP_HEADERS);
             else
                 err_set(err, ERR_INPUT,
@@ -612,10 +644,10 @@ part_handle(struct arena *a, const struct limits *lim, const struct scan *s,
 int
 form_parse_multipart(struct arena *a, const char *content_type,
                      const unsigned char *body, size_t len,
-                     const char *spool_dir, size_t max_field,
-                     uint64_t max_file, uint64_t max_total,
-                     struct kv_list *fields_out, struct form_file **files_out,
-                     size_t *n_files_out, struct err *err)
+                     const char *spool_dir, size_t max_field, uint64_t max_file,
+                     uint64_t max_total, struct kv_list *fields_out,
+                     struct form_file **files_out, size_t *n_files_out,
+                     struct err *err)
 {
     const struct limits lim = {
         .spool_dir = spool_dir != NULL ? spool_dir : g_get_tmp_dir(),

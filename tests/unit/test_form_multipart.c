@@ -24,7 +24,7 @@
 
 struct fixture {
     struct arena *arena;
-    char *dir;                 /* private spool directory */
+    char *dir; /* private spool directory */
     struct kv_list fields;
     struct form_file *files;
     size_t n_files;
@@ -254,8 +254,8 @@ test_files_of_a_failed_parse_are_removed_with_the_arena(void **state)
     add_file(s, "a", "ok.txt", "text/plain", "fine", 4);
     add_file(s, "a", "big.txt", "text/plain", "too big", 7);
     add_end(s);
-    assert_fails(f, parse_with(f, CT, s->str, s->len, BIG, 6, BIG),
-                 ERR_LIMIT, "big.txt");
+    assert_fails(f, parse_with(f, CT, s->str, s->len, BIG, 6, BIG), ERR_LIMIT,
+                 "big.txt");
     assert_int_equal(dir_count(f->dir), 1); /* until the arena goes */
     arena_free(&f->arena);
     assert_int_equal(dir_count(f->dir), 0);
@@ -270,10 +270,13 @@ test_filenames_are_made_safe(void **state)
     GString *s = g_string_new(NULL);
 
     add_file(s, "a", "../../etc/passwd", "text/plain", "x", 1);
-    add_file(s, "a", "..", "text/plain", "y", 1);   /* nothing left */
-    add_file(s, "a", "", "text/plain", "z", 1);     /* no name, has bytes */
+    add_file(s, "a", "..", "text/plain", "y", 1); /* nothing left */
+    add_file(s, "a", "", "text/plain", "z", 1);   /* no name, has bytes */
     add_file(s, "a", "say %22hi%22.txt", "text/plain", "w", 1);
-    add_file(s, "a", ".hidden\xe2\x80\xae" "fdp.exe", "text/plain", "v", 1);
+    add_file(s, "a",
+             ".hidden\xe2\x80\xae"
+             "fdp.exe",
+             "text/plain", "v", 1);
     add_file(s, "a", "\xff\xfe.txt", "text/plain", "u", 1);
     g_string_append(s, "--" B "\r\n"
                        "Content-Disposition: form-data; name=\"a\"; "
@@ -363,8 +366,8 @@ test_quoted_boundary_and_no_parts_at_all(void **state)
                                 body, sizeof(body) - 1, BIG, BIG, BIG),
                      0);
     assert_string_equal(kv_list_get(&f->fields, "x"), "1");
-    assert_int_equal(
-        parse_with(f, CT, empty, sizeof(empty) - 1, BIG, BIG, BIG), 0);
+    assert_int_equal(parse_with(f, CT, empty, sizeof(empty) - 1, BIG, BIG, BIG),
+                     0);
     assert_int_equal(f->fields.n, 0);
     assert_int_equal(f->n_files, 0);
     assert_null(f->files);
@@ -417,10 +420,9 @@ test_a_31_mb_file_against_25_mb_reads_like_that(void **state)
 
     add_file(s, "a", "x.pdf", "application/pdf", data, n);
     add_end(s);
-    assert_fails(f,
-                 parse_with(f, CT, s->str, s->len, BIG, 25u * 1024 * 1024,
-                            BIG),
-                 ERR_LIMIT, "attachment \"x.pdf\" is 31 MB; the limit is 25 MB");
+    assert_fails(
+        f, parse_with(f, CT, s->str, s->len, BIG, 25u * 1024 * 1024, BIG),
+        ERR_LIMIT, "attachment \"x.pdf\" is 31 MB; the limit is 25 MB");
     assert_int_equal(dir_count(f->dir), 0); /* refused before writing */
     g_free(data);
     g_string_free(s, TRUE);
@@ -503,7 +505,8 @@ test_bad_content_types_and_boundaries_are_input_errors(void **state)
         "multipart/form-data; boundary=\"trailing \"",
         "multipart/form-data; boundary=bad<char>",
         "multipart/form-data; boundary="
-        "12345678901234567890123456789012345678901234567890123456789012345678901",
+        "1234567890123456789012345678901234567890123456789012345678901234567890"
+        "1",
         "multipart/mixed; boundary=" B,
         "application/x-www-form-urlencoded",
         "",
@@ -575,8 +578,8 @@ test_malformed_bodies_are_input_errors(void **state)
     };
 
     for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
-        int rc = parse_with(f, CT, bad[i].body, strlen(bad[i].body), BIG, BIG,
-                            BIG);
+        int rc =
+            parse_with(f, CT, bad[i].body, strlen(bad[i].body), BIG, BIG, BIG);
 
         if (rc != -1 || f->err.kind != ERR_INPUT ||
             strstr(f->err.msg, bad[i].why) == NULL)
@@ -596,14 +599,12 @@ test_nul_bytes_in_headers_or_text_fields_are_refused(void **state)
         "--" B "\r\nContent-Disposition: form-data; name=\"a\0\"\r\n\r\n"
         "v\r\n--" B "--\r\n";
 
-    assert_fails(f,
-                 parse_with(f, CT, in_value, sizeof(in_value) - 1, BIG, BIG,
-                            BIG),
-                 ERR_INPUT, "\"subject\"");
-    assert_fails(f,
-                 parse_with(f, CT, in_header, sizeof(in_header) - 1, BIG, BIG,
-                            BIG),
-                 ERR_INPUT, "NUL");
+    assert_fails(
+        f, parse_with(f, CT, in_value, sizeof(in_value) - 1, BIG, BIG, BIG),
+        ERR_INPUT, "\"subject\"");
+    assert_fails(
+        f, parse_with(f, CT, in_header, sizeof(in_header) - 1, BIG, BIG, BIG),
+        ERR_INPUT, "NUL");
 }
 
 /* Every prefix of a good body is refused as truncated (ERR_INPUT), until
@@ -617,8 +618,7 @@ test_truncated_at_every_byte_is_an_input_error(void **state)
     size_t complete;
 
     add_field(s, "to", "a@example.org");
-    add_file(s, "f", "b.bin", "application/octet-stream", bin->data,
-             bin->len);
+    add_file(s, "f", "b.bin", "application/octet-stream", bin->data, bin->len);
     add_end(s);
     complete = s->len - 2; /* after "--B--" */
     for (size_t cut = 0; cut < s->len; cut++) {
@@ -651,10 +651,9 @@ test_unwritable_spool_dir_is_an_internal_error(void **state)
     add_file(s, "a", "a.txt", "text/plain", "x", 1);
     add_end(s);
     assert_int_equal(form_parse_multipart(f->arena, CT,
-                                          (const unsigned char *)s->str,
-                                          s->len, "/nonexistent/postern",
-                                          BIG, BIG, BIG, &fields, &files, &n,
-                                          &err),
+                                          (const unsigned char *)s->str, s->len,
+                                          "/nonexistent/postern", BIG, BIG, BIG,
+                                          &fields, &files, &n, &err),
                      -1);
     assert_int_equal(err.kind, ERR_INTERNAL);
     g_string_free(s, TRUE);
@@ -669,14 +668,13 @@ test_random_damage_never_crashes(void **state)
     GByteArray *bin = binary_payload();
     GString *s = g_string_new(NULL);
     const char *env = getenv("FORM_TEST_SEED");
-    guint32 seed = env != NULL ? (guint32)strtoul(env, NULL, 10)
-                               : g_random_int();
+    guint32 seed =
+        env != NULL ? (guint32)strtoul(env, NULL, 10) : g_random_int();
     GRand *r = g_rand_new_with_seed(seed);
 
     print_message("random damage seed %u (FORM_TEST_SEED)\n", seed);
     add_field(s, "to", "a@example.org");
-    add_file(s, "f", "b.bin", "application/octet-stream", bin->data,
-             bin->len);
+    add_file(s, "f", "b.bin", "application/octet-stream", bin->data, bin->len);
     add_file(s, "g", "c\xc3\xa9.txt", "text/plain", "abc", 3);
     add_end(s);
     for (unsigned round = 0; round < 2000; round++) {
