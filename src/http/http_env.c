@@ -65,7 +65,10 @@ env_read_body(struct request *req, const struct http_env_io *io,
     if (cl == NULL || cl[0] == '\0')
         return 0;
     if (ct != NULL && g_str_has_prefix(ct, "multipart/form-data"))
-        max = cfg->max_upload;
+        /* the form around the files may add up to a urlencoded body's worth,
+         * so an oversize attachment reaches the handler, which gives the
+         * form back with everything else kept */
+        max = cfg->max_upload + cfg->max_body_bytes;
     want = g_ascii_strtoull(cl, &end, 10);
     if (*end != '\0' || cl[0] < '0' || cl[0] > '9') {
         err_set(err, ERR_INPUT, "bad Content-Length");

@@ -156,7 +156,7 @@ mhd_first_call(struct MHD_Connection *conn, struct mhd_ctx *ctx,
 
     ct = request_header(&ctx->req, "content-type");
     ctx->body_max = ct != NULL && g_str_has_prefix(ct, "multipart/form-data")
-                        ? cfg->max_upload
+                        ? cfg->max_upload + cfg->max_body_bytes
                         : cfg->max_body_bytes;
     cl = request_header(&ctx->req, "content-length");
     if (cl != NULL && g_ascii_strtoull(cl, NULL, 10) > ctx->body_max) {

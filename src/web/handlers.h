@@ -16,6 +16,9 @@ route_handler_fn h_part;         /* GET /part: one part, streamed */
 route_handler_fn h_source;       /* GET /source: the raw message */
 route_handler_fn h_action;       /* POST /action (h_action.c) */
 route_handler_fn h_folder;       /* POST /folder (h_action.c) */
+route_handler_fn h_compose;      /* GET /compose (h_compose.c) */
+route_handler_fn h_send;         /* POST /send (h_compose.c) */
+route_handler_fn h_draft;        /* POST /draft (h_compose.c) */
 route_handler_fn h_healthz;      /* GET /healthz (h_health.c) */
 route_handler_fn h_metrics;      /* GET /metrics (h_health.c) */
 route_handler_fn h_static;       /* GET /static/NAME (h_static.c) */

@@ -77,6 +77,7 @@ io_timeout = 4
 client_timeout = 10
 max_header_bytes = 4k
 max_body_bytes = 64k
+max_upload = 2M
 log_level = info
 {extra_postern}
 [server local]
@@ -96,6 +97,17 @@ host = localhost
 port = {mail.get('IMAPS_PORT', ENV_BASE + 993)}
 tls = implicit
 ca_file = {mail.get('CA_FILE', '/nonexistent')}
+
+[server nosmtp]
+protocol = imap
+host = localhost
+port = {mail.get('IMAP_PORT', ENV_BASE + 143)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+smtp_host = 127.0.0.1
+smtp_port = {DOWN_PORT}
+smtp_tls = none
+address_domain = postern.test
 
 [server untrusted]
 protocol = imap
@@ -162,6 +174,7 @@ class Environment:
         self.serve = None
         self.fcgi = None
         self.stall = None
+        self.max_upload = 2 * 1024 * 1024
 
     def start(self):
         os.makedirs(WORK, exist_ok=True)
