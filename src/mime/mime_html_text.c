@@ -24,6 +24,26 @@ html_is_block(GumboTag t)
     }
 }
 
+/* blank line after these */
+static bool
+html_is_paragraph(GumboTag t)
+{
+    return t == GUMBO_TAG_P || t == GUMBO_TAG_H1 || t == GUMBO_TAG_H2 ||
+           t == GUMBO_TAG_H3 || t == GUMBO_TAG_TABLE || t == GUMBO_TAG_UL ||
+           t == GUMBO_TAG_OL || t == GUMBO_TAG_BLOCKQUOTE ||
+           t == GUMBO_TAG_PRE;
+}
+
+/* A marker on the stack: not a node. */
+static GumboNode html_gap;
+
+static void
+html_line_start(GString *text)
+{
+    if (text->len > 0 && text->str[text->len - 1] != '\n')
+        g_string_append_c(text, '\n');
+}
+
 static bool
 html_is_hidden(GumboTag t)
 {
@@ -50,6 +70,11 @@ mime_html_to_text(const char *html, size_t len)
         GumboNode *n = g_ptr_array_steal_index(stack, stack->len - 1);
 
         if (n == NULL) { /* the end of a block element */
+            html_line_start(text);
+            continue;
+        }
+        if (n == &html_gap) { /* the end of a paragraph-like element */
+            html_line_start(text);
             g_string_append_c(text, '\n');
             continue;
         }
@@ -74,9 +99,16 @@ mime_html_to_text(const char *html, size_t len)
         if (n->type == GUMBO_NODE_ELEMENT) {
             if (html_is_hidden(n->v.element.tag))
                 continue;
-            if (html_is_block(n->v.element.tag)) {
+            GumboTag t = n->v.element.tag;
+
+            if (t == GUMBO_TAG_BR) {
                 g_string_append_c(text, '\n');
-                g_ptr_array_add(stack, NULL);
+                continue;
+            }
+            if (html_is_block(t)) {
+                html_line_start(text);
+                g_ptr_array_add(stack, html_is_paragraph(t) ? &html_gap
+                                                            : NULL);
             }
         }
         {

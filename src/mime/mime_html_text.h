@@ -8,7 +8,9 @@
 
 /* The text of html[0..len) (UTF-8): scripts, styles and the head left out,
  * block elements and <br> as line breaks, runs of blank lines folded.
- * g_malloc'd, valid UTF-8. Input past LIM_SANITIZE_INPUT is cut there. */
+ * g_malloc'd, valid UTF-8. Input past LIM_SANITIZE_INPUT is cut there.
+ * gumbo's tree builder is quadratic in nesting depth: give it the
+ * sanitizer's output (depth already bounded), never raw mail HTML. */
 char *mime_html_to_text(const char *html, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "mime/mime_build.h"
 #include "mime/mime_decode.h"
 #include "mime/mime_html_text.h"
+#include "mime/sanitize.h"
 #include "session/vault.h"
 #include "smtp/smtp_client.h"
 #include "view/view.h"
@@ -204,9 +205,20 @@ original_run(struct request *req, struct store *st, void *vctx,
         mime_decoder_feed(dec, raw->str, raw->len, txt);
         mime_decoder_finish(dec, txt);
         mime_decoder_free(&dec);
-        o->text = o->plan.show[i].kind == MIME_SHOW_HTML
-                      ? mime_html_to_text(txt->str, txt->len)
-                      : g_strndup(txt->str, txt->len);
+        if (o->plan.show[i].kind == MIME_SHOW_HTML) {
+            /* through the sanitizer first: it bounds the nesting gumbo
+             * would otherwise take hours over */
+            GString *safe = g_string_new(NULL);
+            struct sanitize_opts so = {0};
+            struct sanitize_report rep;
+
+            if (sanitize_html(txt->str, txt->len, &so, safe, &rep, err) == 0)
+                o->text = mime_html_to_text(safe->str, safe->len);
+            err_clear(err);
+            g_string_free(safe, TRUE);
+        } else {
+            o->text = g_strndup(txt->str, txt->len);
+        }
         g_string_free(raw, TRUE);
         g_string_free(txt, TRUE);
     }

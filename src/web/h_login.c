@@ -11,6 +11,7 @@
 #include "web/auth.h"
 #include "web/handlers.h"
 #include "web/page.h"
+#include "web/stash.h"
 
 #define LOGIN_MAX_USER 256u
 #define LOGIN_MAX_PASSWORD 1024u
@@ -145,6 +146,7 @@ h_logout(struct request *req, struct response *resp, struct err *err)
     if (request_parse_form(req, err) < 0 || auth_require(req, &s, err) < 0 ||
         auth_check_csrf(req, s, err) < 0)
         return -1;
+    stash_drop(req, NULL); /* attachments kept for unsent forms */
     session_destroy(req->app->sessions, s);
     auth_set_session_cookie(req, resp, NULL);
     if (request_wants_json(req)) {
