@@ -619,15 +619,15 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
     return rc;
 }
 
-struct smtp_source {
+struct compose_source {
     const GByteArray *bytes;
     size_t off;
 };
 
 static ssize_t
-smtp_source_read(void *ctx, void *buf, size_t max)
+compose_source_read(void *ctx, void *buf, size_t max)
 {
-    struct smtp_source *s = ctx;
+    struct compose_source *s = ctx;
     size_t n = MIN(max, s->bytes->len - s->off);
 
     memcpy(buf, s->bytes->data + s->off, n);
@@ -753,7 +753,7 @@ compose_post(struct request *req, struct response *resp, bool draft,
             .io_timeout = req->app->cfg->io_timeout,
             .helo = "postern",
         };
-        struct smtp_source src = {.bytes = o.bytes};
+        struct compose_source src = {.bytes = o.bytes};
         struct smtp_result res = {0};
         char *password = session_password(s, req->session_key, &ferr);
 
@@ -761,7 +761,7 @@ compose_post(struct request *req, struct response *resp, bool draft,
             goto failed;
         rc = smtp_send(&so, session_user(s), password, o.mb.from,
                        (const char *const *)o.rcpts->pdata, o.rcpts->len,
-                       o.bytes->len, smtp_source_read, &src, &res, &ferr);
+                       o.bytes->len, compose_source_read, &src, &res, &ferr);
         vault_secret_free(&password);
         smtp_result_clear(&res);
         if (rc < 0)
