@@ -128,18 +128,14 @@ arena_strdup(struct arena *a, const char *s)
 char *
 arena_printf(struct arena *a, const char *fmt, ...)
 {
-    va_list ap, ap2;
-    int n;
-    char *p;
+    va_list ap;
+    char *tmp, *p;
 
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    tmp = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    xassert(n >= 0);
-    p = arena_alloc(a, (size_t)n + 1);
-    vsnprintf(p, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
+    p = arena_strdup(a, tmp);
+    g_free(tmp);
     return p;
 }
 
