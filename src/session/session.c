@@ -413,6 +413,20 @@ session_is_expired(const struct session_table *t, const struct session *s,
     return now_us - last > t->idle_us || now_us - s->created_us > t->max_us;
 }
 
+bool
+session_token_is_wellformed(const char *t)
+{
+    size_t n = t != NULL ? strlen(t) : 0;
+
+    if (n != SESSION_CSRF_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!g_ascii_isalnum(t[i]) && t[i] != '-' && t[i] != '_')
+            return false;
+    }
+    return true;
+}
+
 int
 session_token_new(char out[SESSION_CSRF_LEN + 1], struct err *err)
 {

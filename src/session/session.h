@@ -154,6 +154,10 @@ const unsigned char *session_id_hash(const struct session *s);
 ATTR_NODISCARD int session_token_new(char out[SESSION_CSRF_LEN + 1],
                                      struct err *err);
 
+/* True when t has the shape session_token_new() gives (43 base64url
+ * characters): checked before a browser-sent token is used anywhere. */
+bool session_token_is_wellformed(const char *t);
+
 /* The per-session CSRF token: SESSION_CSRF_LEN base64url chars of 32
  * random bytes, fixed for the session's life. Valid while the caller holds
  * a reference. */

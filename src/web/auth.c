@@ -103,20 +103,6 @@ auth_set_session_cookie(struct request *req, struct response *resp,
                     value != NULL ? value : "", value == NULL);
 }
 
-static bool
-auth_token_is_wellformed(const char *t)
-{
-    size_t n = t != NULL ? strlen(t) : 0;
-
-    if (n != SESSION_CSRF_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!g_ascii_isalnum(t[i]) && t[i] != '-' && t[i] != '_')
-            return false;
-    }
-    return true;
-}
-
 const char *
 auth_login_token(struct request *req, struct response *resp)
 {
@@ -124,7 +110,7 @@ auth_login_token(struct request *req, struct response *resp)
     char *tok = arena_alloc(req->arena, SESSION_CSRF_LEN + 1);
     struct err err = {0};
 
-    if (auth_token_is_wellformed(have))
+    if (session_token_is_wellformed(have))
         return have;
     if (session_token_new(tok, &err) < 0)
         xassert_unreached(); /* no randomness: nothing safe to do */
@@ -138,7 +124,7 @@ auth_check_login_csrf(struct request *req, struct err *err)
     const char *cookie = request_cookie(req, PRE_COOKIE);
     const char *posted = auth_posted_csrf(req);
 
-    if (!auth_token_is_wellformed(cookie) || posted == NULL ||
+    if (!session_token_is_wellformed(cookie) || posted == NULL ||
         strlen(posted) != strlen(cookie) ||
         CRYPTO_memcmp(cookie, posted, strlen(cookie)) != 0) {
         err_set(err, ERR_CSRF, "login form token missing or wrong");

@@ -41,20 +41,6 @@ stash_session_dir(struct request *req)
     return g_build_filename(stash_spool_dir(), hex, NULL);
 }
 
-static bool
-stash_token_ok(const char *t)
-{
-    size_t n = t != NULL ? strlen(t) : 0;
-
-    if (n != SESSION_CSRF_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!g_ascii_isalnum(t[i]) && t[i] != '-' && t[i] != '_')
-            return false;
-    }
-    return true;
-}
-
 int
 stash_put(struct request *req, const struct form_file *f,
           struct stash_item *out, struct err *err)
@@ -102,7 +88,7 @@ stash_get(struct request *req, const char *token, struct stash_item *out,
     GStatBuf st;
     int rc = -1;
 
-    if (!stash_token_ok(token)) {
+    if (!session_token_is_wellformed(token)) {
         err_set(err, ERR_INPUT, "malformed attachment token");
         return -1;
     }
@@ -137,7 +123,7 @@ stash_drop(struct request *req, const char *token)
 {
     char *dir = stash_session_dir(req);
 
-    if (token != NULL && stash_token_ok(token)) {
+    if (token != NULL && session_token_is_wellformed(token)) {
         char *p = g_strdup_printf("%s/%s.data", dir, token);
 
         g_unlink(p);
