@@ -1,0 +1,788 @@
+/* test_pop3_conn.c - POP3 client transcripts against a scripted fake
+ * server thread on 127.0.0.1:0: the exact bytes the client sends for each
+ * login path, error mapping (-ERR, missing STLS, injection, stall), and a
+ * dot-stuffed RETR streamed in small reads. No real server needed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "pop3/pop3_conn.h"
+
+/* The fake sends script[0] on accept (NULL: nothing, a stall), then for
+ * each later entry reads one line from the client into got and answers
+ * with the entry (NULL: no answer). After the script it keeps reading
+ * into got until the client closes. */
+struct fake {
+    int lfd;
+    unsigned port;
+    const char *const *script;
+    size_t n;
+    GString *got;
+    GThread *thread;
+};
+
+static bool
+fake_wait(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    return poll(&p, 1, ms) == 1;
+}
+
+/* One line, or what came before EOF; false at EOF with nothing. */
+static bool
+fake_read_line(struct fake *f, int fd)
+{
+    bool any = false;
+
+    for (;;) {
+        char ch;
+
+        if (!fake_wait(fd, 5000) || read(fd, &ch, 1) != 1)
+            return any;
+        any = true;
+        g_string_append_c(f->got, ch);
+        if (ch == '\n')
+            return true;
+    }
+}
+
+static void
+fake_send(int fd, const char *s)
+{
+    size_t len = strlen(s), off = 0;
+
+    while (off < len) {
+        ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+        if (n <= 0)
+            return;
+        off += (size_t)n;
+    }
+}
+
+static gpointer
+fake_thread(gpointer data)
+{
+    struct fake *f = data;
+    int fd;
+
+    if (!fake_wait(f->lfd, 5000))
+        return NULL;
+    fd = accept(f->lfd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    for (size_t i = 0; i < f->n; i++) {
+        if (i > 0 && !fake_read_line(f, fd))
+            break;
+        if (f->script[i] != NULL)
+            fake_send(fd, f->script[i]);
+    }
+    while (fake_read_line(f, fd)) {
+        /* keep what the client says after the script, until it closes */
+    }
+    close(fd);
+    return NULL;
+}
+
+static void
+fake_start(struct fake *f, const char *const *script, size_t n)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof(sa);
+
+    memset(f, 0, sizeof(*f));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(f->lfd >= 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &sl), 0);
+    f->port = ntohs(sa.sin_port);
+    f->script = script;
+    f->n = n;
+    f->got = g_string_new(NULL);
+    f->thread = g_thread_new("fake-pop3", fake_thread, f);
+}
+
+/* Joins the thread; returns what the client sent (g_free it). */
+static char *
+fake_finish(struct fake *f)
+{
+    g_thread_join(f->thread);
+    close(f->lfd);
+    return g_string_free(f->got, FALSE);
+}
+
+static struct pop3_conn_opts
+opts_for(const struct fake *f)
+{
+    struct pop3_conn_opts o = {
+        .host = "127.0.0.1",
+        .port = f->port,
+        .tls = CFG_TLS_NONE,
+        .connect_timeout = 5,
+        .io_timeout = 5,
+    };
+
+    return o;
+}
+
+#define START(f, script) fake_start((f), (script), G_N_ELEMENTS(script))
+
+static void
+assert_sent(struct fake *f, const char *want)
+{
+    char *got = fake_finish(f);
+
+    assert_string_equal(got, want);
+    g_free(got);
+}
+
+/* ---- login paths ---- */
+
+static void
+test_user_pass_without_capa(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n",
+        "-ERR unknown command\r\n", /* CAPA */
+        "+OK\r\n",                  /* USER */
+        "+OK logged in\r\n",        /* PASS */
+        "+OK 2 320\r\n",            /* STAT */
+        "+OK bye\r\n",              /* QUIT */
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+    unsigned count = 0;
+    uint64_t size = 0;
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.allow_apop = true; /* no timestamp: USER/PASS anyway */
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_caps(c), 0);
+    assert_int_equal(pop3_conn_login(c, "alice", "s3cret", &err), 0);
+    assert_int_equal(pop3_conn_stat(c, &count, &size, &err), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(size, 320);
+    assert_true(pop3_conn_quit(&c, &err));
+    assert_null(c);
+    assert_sent(&f, "CAPA\r\nUSER alice\r\nPASS s3cret\r\nSTAT\r\n"
+                    "QUIT\r\n");
+}
+
+static const char apop_greeting[] =
+    "+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n";
+
+static void
+test_apop_digest_of_rfc1939_example(void **state)
+{
+    static const char *const script[] = {
+        apop_greeting,
+        "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n",
+        "+OK maildrop has 1 message (369 octets)\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.allow_apop = true;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_caps(c), POP3_CAP_KNOWN | POP3_CAP_USER |
+                                            POP3_CAP_UIDL | POP3_CAP_TOP);
+    assert_int_equal(pop3_conn_login(c, "mrose", "tanstaaf", &err), 0);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb"
+                    "\r\n");
+}
+
+static void
+test_apop_not_allowed_uses_user_pass(void **state)
+{
+    static const char *const script[] = {
+        apop_greeting, "-ERR\r\n", "+OK\r\n", "+OK\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "mrose", "tanstaaf", &err), 0);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\nUSER mrose\r\nPASS tanstaaf\r\n");
+}
+
+static void
+test_auth_plain_when_sasl_plain_offered(void **state)
+{
+    static const char *const script[] = {
+        apop_greeting,
+        "+OK\r\nSASL LOGIN PLAIN\r\nRESP-CODES\r\nUSER\r\n.\r\n",
+        "+ \r\n",
+        "+OK logged in\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.allow_apop = true; /* SASL PLAIN still wins */
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_true(pop3_conn_caps(c) & POP3_CAP_SASL_PLAIN);
+    assert_int_equal(pop3_conn_login(c, "alice", "secret", &err), 0);
+    pop3_conn_close(&c);
+    /* base64("\0alice\0secret") */
+    assert_sent(&f, "CAPA\r\nAUTH PLAIN\r\nAGFsaWNlAHNlY3JldA==\r\n");
+}
+
+static void
+test_err_on_pass_is_auth_without_password(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "-ERR\r\n", "+OK\r\n",
+        "-ERR [AUTH] Authentication failed.\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "alice", "hunter2", &err), -1);
+    assert_int_equal(err.kind, ERR_AUTH);
+    assert_null(strstr(err.msg, "hunter2"));
+    assert_non_null(strstr(err.msg, "Authentication failed."));
+    assert_string_equal(pop3_conn_last_code(c), "AUTH");
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_auth_plain_refused_is_auth(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "+OK\r\nSASL PLAIN\r\n.\r\n", "+ \r\n",
+        "-ERR [AUTH] Authentication failed.\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "alice", "hunter2", &err), -1);
+    assert_int_equal(err.kind, ERR_AUTH);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_in_use_is_refused_not_auth(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "-ERR\r\n", "+OK\r\n",
+        "-ERR [IN-USE] Mailbox locked\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "alice", "pw", &err), -1);
+    assert_int_equal(err.kind, ERR_REFUSED);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_crlf_in_credentials_sends_nothing(void **state)
+{
+    static const char *const script[] = {"+OK ready\r\n", "-ERR\r\n"};
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "alice", "pw\r\nDELE 1", &err), -1);
+    assert_int_equal(err.kind, ERR_INPUT);
+    err_clear(&err);
+    assert_int_equal(pop3_conn_login(c, "al\nice", "pw", &err), -1);
+    assert_int_equal(err.kind, ERR_INPUT);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\n");
+}
+
+/* ---- opening: greeting, STLS, timeouts ---- */
+
+static void
+test_stls_not_offered_is_conn_error(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "+OK\r\nUSER\r\n.\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.tls = CFG_TLS_STARTTLS;
+    assert_null(pop3_conn_open(&o, &err));
+    assert_int_equal(err.kind, ERR_CONN);
+    assert_non_null(strstr(err.msg, "STLS"));
+    assert_sent(&f, "CAPA\r\n");
+}
+
+static void
+test_stls_without_capa_is_conn_error(void **state)
+{
+    static const char *const script[] = {"+OK ready\r\n", "-ERR\r\n"};
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.tls = CFG_TLS_STARTTLS;
+    assert_null(pop3_conn_open(&o, &err));
+    assert_int_equal(err.kind, ERR_CONN);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_bytes_before_tls_handshake_are_refused(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "+OK\r\nSTLS\r\n.\r\n",
+        "+OK Begin TLS\r\n+OK injected\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.tls = CFG_TLS_STARTTLS;
+    assert_null(pop3_conn_open(&o, &err));
+    assert_int_equal(err.kind, ERR_PROTO);
+    assert_sent(&f, "CAPA\r\nSTLS\r\n");
+}
+
+static void
+test_stall_is_timeout(void **state)
+{
+    static const char *const script[] = {NULL};
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+    gint64 t0 = g_get_monotonic_time();
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.io_timeout = 1;
+    assert_null(pop3_conn_open(&o, &err));
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    assert_true(g_get_monotonic_time() - t0 < 4 * G_USEC_PER_SEC);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_bad_greetings(void **state)
+{
+    static const struct {
+        const char *greeting;
+        enum err_kind kind;
+    } cases[] = {
+        {"* OK IMAP4rev1 ready\r\n", ERR_PROTO},
+        {"-ERR [SYS/TEMP] too busy\r\n", ERR_REFUSED},
+        {"+ \r\n", ERR_PROTO},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *script[] = {cases[i].greeting};
+        struct fake f;
+        struct pop3_conn_opts o;
+        struct err err = {0};
+
+        fake_start(&f, script, 1);
+        o = opts_for(&f);
+        assert_null(pop3_conn_open(&o, &err));
+        assert_int_equal(err.kind, cases[i].kind);
+        g_free(fake_finish(&f));
+    }
+}
+
+/* ---- maildrop commands ---- */
+
+static struct pop3_conn *
+open_logged_in(struct fake *f, const char *const *script, size_t n)
+{
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    fake_start(f, script, n);
+    o = opts_for(f);
+    o.max_message = 64 * 1024;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    return c;
+}
+
+#define LOGIN_SCRIPT "+OK ready\r\n", "-ERR\r\n", "+OK\r\n", "+OK\r\n"
+#define LOGIN_SENT "CAPA\r\nUSER u\r\nPASS p\r\n"
+
+static void
+test_list_uidl_top(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT,
+        "+OK 2 messages\r\n1 120\r\n2 4000\r\n.\r\n",
+        "+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n",
+        "+OK top\r\nSubject: hi\r\n..dotted: yes\r\n\r\n.\r\n",
+        "+OK\r\n", "+OK\r\n", "+OK\r\n", "-ERR no such message\r\n",
+        "+OK bye\r\n",
+    };
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    GArray *a;
+    GString *hdr = g_string_new(NULL);
+
+    (void)state;
+    a = pop3_conn_list(c, &err);
+    assert_non_null(a);
+    assert_int_equal(a->len, 2);
+    assert_int_equal(g_array_index(a, struct pop3_list_entry, 1).msg, 2);
+    assert_int_equal(g_array_index(a, struct pop3_list_entry, 1).size, 4000);
+    g_array_unref(a);
+    a = pop3_conn_uidl(c, &err);
+    assert_non_null(a);
+    assert_int_equal(a->len, 2);
+    assert_string_equal(g_array_index(a, struct pop3_uidl_entry, 0).uid,
+                        "whqtswO00WBw418f9t5JxYwZ");
+    g_array_unref(a);
+    assert_int_equal(pop3_conn_top(c, 1, hdr, 0, &err), 0);
+    assert_string_equal(hdr->str, "Subject: hi\r\n.dotted: yes\r\n\r\n");
+    assert_int_equal(pop3_conn_dele(c, 2, &err), 0);
+    assert_int_equal(pop3_conn_rset(c, &err), 0);
+    assert_int_equal(pop3_conn_noop(c, &err), 0);
+    assert_int_equal(pop3_conn_dele(c, 9, &err), -1);
+    assert_int_equal(err.kind, ERR_REFUSED);
+    err_clear(&err);
+    assert_int_equal(pop3_conn_dele(c, 0, &err), -1); /* nothing sent */
+    assert_int_equal(err.kind, ERR_INPUT);
+    err_clear(&err);
+    assert_true(pop3_conn_quit(&c, &err));
+    g_string_free(hdr, TRUE);
+    assert_sent(&f, LOGIN_SENT "LIST\r\nUIDL\r\nTOP 1 0\r\nDELE 2\r\n"
+                               "RSET\r\nNOOP\r\nDELE 9\r\nQUIT\r\n");
+}
+
+static void
+test_bad_uids_are_protocol_errors(void **state)
+{
+    static const char *const bad[] = {
+        "+OK\r\n1 \r\n.\r\n",
+        "+OK\r\n1 a b\r\n.\r\n",
+        "+OK\r\n1 caf\xc3\xa9\r\n.\r\n",
+        "+OK\r\n1 "
+        "12345678901234567890123456789012345678901234567890123456789012345678901"
+        "\r\n.\r\n",
+        "+OK\r\nx 1\r\n.\r\n",
+        "+OK\r\n0 a\r\n.\r\n",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *script[] = {LOGIN_SCRIPT, bad[i]};
+        struct fake f;
+        struct pop3_conn *c = open_logged_in(&f, script, 5);
+        struct err err = {0};
+
+        assert_null(pop3_conn_uidl(c, &err));
+        if (err.kind != ERR_PROTO)
+            fail_msg("case %zu: kind %d", i, (int)err.kind);
+        pop3_conn_close(&c);
+        g_free(fake_finish(&f));
+    }
+    {
+        /* exactly 70 characters is fine */
+        const char *script[] = {
+            LOGIN_SCRIPT,
+            "+OK\r\n1 "
+            "1234567890123456789012345678901234567890123456789012345678901234567890"
+            "\r\n.\r\n"};
+        struct fake f;
+        struct pop3_conn *c = open_logged_in(&f, script, 5);
+        struct err err = {0};
+        GArray *a = pop3_conn_uidl(c, &err);
+
+        assert_non_null(a);
+        assert_int_equal(strlen(g_array_index(a, struct pop3_uidl_entry,
+                                              0).uid), 70);
+        g_array_unref(a);
+        pop3_conn_close(&c);
+        g_free(fake_finish(&f));
+    }
+}
+
+/* A message whose lines often start with '.', about 40 KB: several reads. */
+static GString *
+sample_message(void)
+{
+    GString *m = g_string_new("Subject: dots\r\n\r\n");
+
+    for (int i = 0; i < 2000; i++) {
+        if (i % 3 == 0)
+            g_string_append(m, ".");
+        if (i % 7 == 0)
+            g_string_append(m, "..");
+        g_string_append_printf(m, "line %d .\r\n", i);
+    }
+    g_string_append(m, ".\r\n.x\r\n"); /* a "." line inside the message */
+    return m;
+}
+
+static GString *
+stuffed(const GString *m)
+{
+    GString *w = g_string_new("+OK message follows\r\n");
+    bool bol = true;
+
+    for (size_t i = 0; i < m->len; i++) {
+        if (bol && m->str[i] == '.')
+            g_string_append_c(w, '.');
+        g_string_append_c(w, m->str[i]);
+        bol = m->str[i] == '\n';
+    }
+    g_string_append(w, ".\r\n");
+    return w;
+}
+
+static void
+test_retr_streamed_in_small_reads(void **state)
+{
+    GString *msg = sample_message(), *wire = stuffed(msg);
+    const char *script[] = {LOGIN_SCRIPT, wire->str, "+OK\r\n"};
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    GString *got = g_string_new(NULL);
+    size_t reads = 0;
+
+    (void)state;
+    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    for (;;) {
+        char buf[7];
+        ssize_t n = pop3_conn_retr_read(c, buf, 1 + reads % sizeof(buf),
+                                        &err);
+
+        assert_true(n >= 0);
+        if (n == 0)
+            break;
+        g_string_append_len(got, buf, n);
+        reads++;
+    }
+    assert_int_equal(got->len, msg->len);
+    assert_memory_equal(got->str, msg->str, msg->len);
+    /* the connection is in step after the stream */
+    assert_int_equal(pop3_conn_noop(c, &err), 0);
+    pop3_conn_close(&c);
+    assert_sent(&f, LOGIN_SENT "RETR 1\r\nNOOP\r\n");
+    g_string_free(got, TRUE);
+    g_string_free(msg, TRUE);
+    g_string_free(wire, TRUE);
+}
+
+static void
+test_retr_over_max_message_is_limit(void **state)
+{
+    GString *w = g_string_new("+OK\r\n");
+    struct fake f;
+    struct pop3_conn *c;
+    struct err err = {0};
+    ssize_t n;
+    char buf[4096];
+
+    (void)state;
+    while (w->len < 5 + 64 * 1024)
+        g_string_append(w, "0123456789abcd\r\n");
+    g_string_truncate(w, 5 + 64 * 1024);   /* body: exactly 64 KiB */
+    g_string_append(w, "x\r\n.\r\n");      /* one over, and more */
+    {
+        const char *script[] = {LOGIN_SCRIPT, w->str};
+
+        c = open_logged_in(&f, script, 5);
+        assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+        do {
+            n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
+        } while (n > 0);
+        assert_int_equal(n, -1);
+        assert_int_equal(err.kind, ERR_LIMIT);
+        err_clear(&err);
+        assert_int_equal(pop3_conn_noop(c, &err), -1); /* broken now */
+        assert_int_equal(err.kind, ERR_CONN);
+        pop3_conn_close(&c);
+        g_free(fake_finish(&f));
+    }
+    g_string_free(w, TRUE);
+}
+
+static void
+test_retr_refused(void **state)
+{
+    static const char *const script[] = {LOGIN_SCRIPT,
+                                         "-ERR no such message\r\n"};
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+
+    (void)state;
+    assert_int_equal(pop3_conn_retr_begin(c, 3, &err), -1);
+    assert_int_equal(err.kind, ERR_REFUSED);
+    pop3_conn_close(&c);
+    assert_sent(&f, LOGIN_SENT "RETR 3\r\n");
+}
+
+static void
+test_quit_not_acknowledged(void **state)
+{
+    static const char *const script[] = {LOGIN_SCRIPT,
+                                         "-ERR some deleted messages not "
+                                         "removed\r\n"};
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+
+    (void)state;
+    assert_false(pop3_conn_quit(&c, &err));
+    assert_null(c);
+    assert_int_equal(err.kind, ERR_REFUSED);
+    assert_false(pop3_conn_quit(&c, &err)); /* NULL-safe */
+    g_free(fake_finish(&f));
+}
+
+/* ---- the command builder ---- */
+
+static void
+test_cmd_build_wire_and_refusals(void **state)
+{
+    GString *out = g_string_new("x");
+    struct err err = {0};
+    const char *two[] = {"1", "0"};
+    const char *cr[] = {"a\rb"}, *lf[] = {"a\nb"};
+    char big[300];
+    const char *bigarg[] = {big};
+
+    (void)state;
+    assert_int_equal(pop3_conn_cmd_build(out, "TOP", two, 2, &err), 0);
+    assert_int_equal(pop3_conn_cmd_build(out, "QUIT", NULL, 0, &err), 0);
+    assert_string_equal(out->str, "xTOP 1 0\r\nQUIT\r\n");
+    assert_int_equal(pop3_conn_cmd_build(out, "USER", cr, 1, &err), -1);
+    assert_int_equal(err.kind, ERR_INPUT);
+    err_clear(&err);
+    assert_int_equal(pop3_conn_cmd_build(out, "USER", lf, 1, &err), -1);
+    assert_int_equal(err.kind, ERR_INPUT);
+    err_clear(&err);
+    assert_int_equal(pop3_conn_cmd_build(out, "NO\r\nOP", NULL, 0, &err), -1);
+    err_clear(&err);
+    assert_string_equal(out->str, "xTOP 1 0\r\nQUIT\r\n");
+    /* "PASS " + arg + CRLF: 255 bytes is fine, 256 is not */
+    memset(big, 'a', 248);
+    big[248] = '\0';
+    g_string_truncate(out, 0);
+    assert_int_equal(pop3_conn_cmd_build(out, "PASS", bigarg, 1, &err), 0);
+    assert_int_equal(out->len, 255);
+    big[248] = 'a';
+    big[249] = '\0';
+    g_string_truncate(out, 0);
+    assert_int_equal(pop3_conn_cmd_build(out, "PASS", bigarg, 1, &err), -1);
+    assert_int_equal(err.kind, ERR_INPUT);
+    assert_int_equal(out->len, 0);
+    g_string_free(out, TRUE);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_user_pass_without_capa),
+        cmocka_unit_test(test_apop_digest_of_rfc1939_example),
+        cmocka_unit_test(test_apop_not_allowed_uses_user_pass),
+        cmocka_unit_test(test_auth_plain_when_sasl_plain_offered),
+        cmocka_unit_test(test_err_on_pass_is_auth_without_password),
+        cmocka_unit_test(test_auth_plain_refused_is_auth),
+        cmocka_unit_test(test_in_use_is_refused_not_auth),
+        cmocka_unit_test(test_crlf_in_credentials_sends_nothing),
+        cmocka_unit_test(test_stls_not_offered_is_conn_error),
+        cmocka_unit_test(test_stls_without_capa_is_conn_error),
+        cmocka_unit_test(test_bytes_before_tls_handshake_are_refused),
+        cmocka_unit_test(test_stall_is_timeout),
+        cmocka_unit_test(test_bad_greetings),
+        cmocka_unit_test(test_list_uidl_top),
+        cmocka_unit_test(test_bad_uids_are_protocol_errors),
+        cmocka_unit_test(test_retr_streamed_in_small_reads),
+        cmocka_unit_test(test_retr_over_max_message_is_limit),
+        cmocka_unit_test(test_retr_refused),
+        cmocka_unit_test(test_quit_not_acknowledged),
+        cmocka_unit_test(test_cmd_build_wire_and_refusals),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
