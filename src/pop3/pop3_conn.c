@@ -30,6 +30,7 @@ struct pop3_conn {
     unsigned caps;
     bool broken;
     bool allow_apop;
+    enum pop3_auth auth;
     uint64_t max_message;
     char timestamp[POP3_TIMESTAMP_MAX + 1]; /* "<...>" or "" */
     char last_code[32];
@@ -424,6 +425,7 @@ pop3_conn_open(const struct pop3_conn_opts *o, struct err *err)
 
     c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
     c->allow_apop = o->allow_apop;
+    c->auth = o->auth;
     c->max_message = o->max_message != 0 ? o->max_message : UINT64_MAX;
     c->parser = pop3_parser_new(LIM_POP3_LINE);
     c->net = net_conn_connect(o->host, o->port, deadline, err);
@@ -565,12 +567,32 @@ pop3_conn_login(struct pop3_conn *c, const char *user, const char *password,
         err_set(err, ERR_INPUT, "CR or LF in the POP3 user name or password");
         return -1;
     }
-    if (c->caps & POP3_CAP_SASL_PLAIN)
+    switch (c->auth) {
+    case POP3_AUTH_AUTO:
+        if (c->caps & POP3_CAP_SASL_PLAIN)
+            rc = pop3_conn_auth_plain(c, user, password, err);
+        else if (c->allow_apop && c->timestamp[0] != '\0')
+            rc = pop3_conn_apop(c, user, password, err);
+        else
+            rc = pop3_conn_user_pass(c, user, password, err);
+        break;
+    case POP3_AUTH_PLAIN:
         rc = pop3_conn_auth_plain(c, user, password, err);
-    else if (c->allow_apop && c->timestamp[0] != '\0')
+        break;
+    case POP3_AUTH_APOP:
+        if (c->timestamp[0] == '\0') {
+            err_set(err, ERR_UNSUPPORTED, "APOP: the greeting has no "
+                    "timestamp");
+            return -1;
+        }
         rc = pop3_conn_apop(c, user, password, err);
-    else
+        break;
+    case POP3_AUTH_USER:
         rc = pop3_conn_user_pass(c, user, password, err);
+        break;
+    default:
+        xassert_unreached();
+    }
     if (rc < 0 && err->kind == ERR_REFUSED) {
         /* RFC 2449 §8.1 IN-USE, RFC 3206 SYS/...: not the credentials */
         if (strcmp(c->last_code, "IN-USE") != 0 &&

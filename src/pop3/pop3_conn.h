@@ -17,6 +17,14 @@
 
 struct pop3_conn;
 
+/* How pop3_conn_login() authenticates. */
+enum pop3_auth {
+    POP3_AUTH_AUTO = 0, /* SASL PLAIN if offered, else APOP, else USER */
+    POP3_AUTH_PLAIN,    /* AUTH PLAIN even when CAPA does not list it */
+    POP3_AUTH_APOP,     /* needs the greeting's timestamp */
+    POP3_AUTH_USER      /* USER/PASS */
+};
+
 struct pop3_conn_opts {
     const char *host;
     unsigned port;
@@ -26,6 +34,7 @@ struct pop3_conn_opts {
     unsigned io_timeout;      /* seconds for each read or write */
     bool allow_apop;          /* use APOP when the greeting allows it */
     uint64_t max_message;     /* cap on RETR and TOP bodies; 0: no cap */
+    enum pop3_auth auth;      /* 0: POP3_AUTH_AUTO */
 };
 
 /* CAPA bits (RFC 2449 §6). */
@@ -61,8 +70,10 @@ struct pop3_uidl_entry {
 struct pop3_conn *pop3_conn_open(const struct pop3_conn_opts *opts,
                                  struct err *err);
 
-/* AUTH PLAIN (RFC 5034) when CAPA lists SASL PLAIN, else APOP when the
- * greeting had a timestamp and opts.allow_apop, else USER/PASS. -ERR is
+/* With POP3_AUTH_AUTO: AUTH PLAIN (RFC 5034) when CAPA lists SASL PLAIN,
+ * else APOP when the greeting had a timestamp and opts.allow_apop, else
+ * USER/PASS. Another opts.auth forces that way (APOP without a timestamp
+ * is ERR_UNSUPPORTED; allow_apop is not needed then). -ERR is
  * ERR_AUTH, except [IN-USE] and [SYS/...] (RFC 2449 §8, RFC 3206): those
  * are ERR_REFUSED, the credentials were not the problem. The password
  * never appears in err, and its copies are wiped. user and password must

@@ -267,6 +267,52 @@ test_auth_plain_when_sasl_plain_offered(void **state)
 }
 
 static void
+test_forced_user_and_apop(void **state)
+{
+    static const char *const user_script[] = {
+        apop_greeting, "+OK\r\nSASL PLAIN\r\n.\r\n", "+OK\r\n", "+OK\r\n",
+    };
+    static const char *const apop_script[] = {
+        apop_greeting, "+OK\r\nSASL PLAIN\r\n.\r\n", "+OK\r\n",
+    };
+    static const char *const none_script[] = {"+OK hi\r\n", "-ERR\r\n"};
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, user_script);
+    o = opts_for(&f);
+    o.auth = POP3_AUTH_USER;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "mrose", "tanstaaf", &err), 0);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\nUSER mrose\r\nPASS tanstaaf\r\n");
+
+    START(&f, apop_script);
+    o = opts_for(&f);
+    o.auth = POP3_AUTH_APOP;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "mrose", "tanstaaf", &err), 0);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb"
+                    "\r\n");
+
+    START(&f, none_script);
+    o = opts_for(&f);
+    o.auth = POP3_AUTH_APOP;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "mrose", "tanstaaf", &err), -1);
+    assert_int_equal(err.kind, ERR_UNSUPPORTED);
+    pop3_conn_close(&c);
+    assert_sent(&f, "CAPA\r\n");
+}
+
+static void
 test_err_on_pass_is_auth_without_password(void **state)
 {
     static const char *const script[] = {
@@ -766,6 +812,7 @@ main(void)
         cmocka_unit_test(test_apop_digest_of_rfc1939_example),
         cmocka_unit_test(test_apop_not_allowed_uses_user_pass),
         cmocka_unit_test(test_auth_plain_when_sasl_plain_offered),
+        cmocka_unit_test(test_forced_user_and_apop),
         cmocka_unit_test(test_err_on_pass_is_auth_without_password),
         cmocka_unit_test(test_auth_plain_refused_is_auth),
         cmocka_unit_test(test_in_use_is_refused_not_auth),
