@@ -1,11 +1,9 @@
-/* h_static.c - GET /static/NAME and the placeholder for routes whose
- * issue has not landed yet. Layer: web. */
+/* h_static.c - GET /static/NAME: files read at start-up, by name only.
+ * Layer: web. */
 #include <string.h>
 
-#include "view/view.h"
 #include "web/app.h"
 #include "web/handlers.h"
-#include "web/page.h"
 #include "web/static.h"
 
 int
@@ -20,15 +18,4 @@ h_static(struct request *req, struct response *resp, struct err *err)
         return -1;
     }
     return web_static_serve(req->app->statics, req, resp, name, err);
-}
-
-int
-h_not_built(struct request *req, struct response *resp, struct err *err)
-{
-    struct json_object *view;
-
-    resp->status = 501;
-    view = view_error(req->arena, 501, "not_built",
-                      "This part of postern is not built yet.", NULL);
-    return page_render(req, resp, "error", view, err);
 }

@@ -22,6 +22,5 @@ route_handler_fn h_draft;        /* POST /draft (h_compose.c) */
 route_handler_fn h_healthz;      /* GET /healthz (h_health.c) */
 route_handler_fn h_metrics;      /* GET /metrics (h_health.c) */
 route_handler_fn h_static;       /* GET /static/NAME (h_static.c) */
-route_handler_fn h_not_built;    /* routes whose issue has not landed */
 
 #endif
