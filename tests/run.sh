@@ -11,6 +11,17 @@ failures=()
 log_dir=build/test-logs
 mkdir -p "$log_dir"
 
+# The integration runner stops what it starts; if it is killed, this does.
+stop_leftovers() {
+    for f in default minimal prefix; do
+        tests/env/nginx.sh stop --dir "build/it/$f/nginx" >/dev/null 2>&1
+        tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
+    done
+    pkill -f "build/it/[a-z]*/postern.conf" 2>/dev/null
+    return 0
+}
+trap stop_leftovers EXIT INT TERM
+
 # Counts TAP lines ("ok N - name", "not ok N - name") from a suite's output.
 count_tap() {
     local suite=$1 out=$2 rc=$3 p f s

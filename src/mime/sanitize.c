@@ -1457,7 +1457,10 @@ check_src(struct san *st, const char *v)
  * reads exactly the declarations we checked.
  * ------------------------------------------------------------------------ */
 
-/* The value v[0..len) (trimmed, !important removed) of property prop. */
+/* The value v[0..len) (trimmed, !important removed) of property prop.
+ * The same characters are refused inside strings as outside them: a
+ * string is only ever a font name, and a value then reads the same to any
+ * parser, whether or not it knows where a string ends. */
 static bool
 css_value_ok(const char *prop, const char *v, size_t len)
 {
@@ -1471,17 +1474,15 @@ css_value_ok(const char *prop, const char *v, size_t len)
     for (size_t i = 0; i < len && ok; i++) {
         unsigned char c = (unsigned char)v[i];
 
-        if (quote != 0) {
-            if (c == (unsigned char)quote)
-                quote = 0;
-            else if (c < 0x20 || c == 0x7f || c == '\\')
-                ok = false;
+        if (quote != 0 && c == (unsigned char)quote) {
+            quote = 0;
             continue;
         }
         switch (c) {
         case '"':
         case '\'':
-            quote = (char)c;
+            if (quote == 0)
+                quote = (char)c;
             break;
         case '(': {
             size_t k = i;
@@ -1489,14 +1490,15 @@ css_value_ok(const char *prop, const char *v, size_t len)
             while (k > 0 && (g_ascii_isalnum(v[k - 1]) || v[k - 1] == '-' ||
                              v[k - 1] == '_'))
                 k--;
-            if (parens > 0 || !in_list_nocase(v + k, i - k, css_functions,
-                                              N_ELEMENTS(css_functions)))
+            if (quote != 0 || parens > 0 ||
+                !in_list_nocase(v + k, i - k, css_functions,
+                                N_ELEMENTS(css_functions)))
                 ok = false;
             parens++;
             break;
         }
         case ')':
-            if (--parens < 0)
+            if (quote != 0 || --parens < 0)
                 ok = false;
             break;
         case '\\': /* escapes: an obfuscation channel */

@@ -696,9 +696,16 @@ static const struct hostile hostile[] = {
     {"a quote that breaks out of a CSS string goes",
      "<div style='font-family: \"a\"; color: red\"'>x</div>", 0,
      "font-family: &quot;a&quot;", "red"},
-    {"a semicolon inside a CSS string does not split it",
+    {"a semicolon inside a CSS string does not split it, and goes",
      "<div style='font-family: \"a;b\", serif; color: red'>x</div>", 0,
-     "font-family: &quot;a;b&quot;, serif; color: red", NULL},
+     "<div style=\"color: red\">x</div>", "a;b"},
+    {"markup and calls inside a CSS string go",
+     "<div style='font-family: \"(2)> --><img src=x onerror=alert(1)\"; "
+     "color: red'>x</div>", 0, "<div style=\"color: red\">x</div>", "img"},
+    {"a quoted font name is kept",
+     "<div style=\"font-family: 'Segoe UI', &quot;Noto Sans&quot;, "
+     "sans-serif\">x</div>", 0,
+     "font-family: 'Segoe UI', &quot;Noto Sans&quot;, sans-serif", NULL},
     {"a style block goes with its content",
      "<style>body{background:url(http://tracker.example/x)}</style><p>x</p>",
      0, "<p>x</p>", "tracker"},
