@@ -133,9 +133,10 @@ auth_check_login_csrf(struct request *req, struct err *err)
     return 0;
 }
 
-int
-auth_with_store(struct request *req, struct session *s, auth_store_fn *fn,
-                void *ctx, struct err *err)
+static int
+auth_with_store_tries(struct request *req, struct session *s,
+                      auth_store_fn *fn, void *ctx, int tries,
+                      struct err *err)
 {
     struct pool *pool = req->app->pool;
 
@@ -149,13 +150,27 @@ auth_with_store(struct request *req, struct session *s, auth_store_fn *fn,
         rc = fn(req, st, ctx, err);
         broken = st->broken;
         pool_release(pool, s, &st);
-        if (rc == 0 || !broken || attempt > 0 ||
+        if (rc == 0 || !broken || attempt + 1 >= tries ||
             (err->kind != ERR_CONN && err->kind != ERR_PROTO))
             return rc;
         /* A pooled connection died under us (server restart, idle
          * timeout it did not announce): once more on a fresh one. */
         err_clear(err);
     }
+}
+
+int
+auth_with_store(struct request *req, struct session *s, auth_store_fn *fn,
+                void *ctx, struct err *err)
+{
+    return auth_with_store_tries(req, s, fn, ctx, 2, err);
+}
+
+int
+auth_with_store_once(struct request *req, struct session *s,
+                     auth_store_fn *fn, void *ctx, struct err *err)
+{
+    return auth_with_store_tries(req, s, fn, ctx, 1, err);
 }
 
 struct auth_borrow {

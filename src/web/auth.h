@@ -47,6 +47,12 @@ ATTR_NODISCARD int auth_with_store(struct request *req, struct session *s,
                                    auth_store_fn *fn, void *ctx,
                                    struct err *err);
 
+/* The same for changes: never run twice, since a change whose reply was
+ * lost may have been applied (a COPY twice is two copies). */
+ATTR_NODISCARD int auth_with_store_once(struct request *req,
+                                        struct session *s, auth_store_fn *fn,
+                                        void *ctx, struct err *err);
+
 /* A store of the request's session held until the request ends (for
  * responses streamed after the handler returns). */
 ATTR_NODISCARD int auth_store_borrow(struct request *req, struct session *s,

@@ -231,7 +231,7 @@ h_action(struct request *req, struct response *resp, struct err *err)
         action_redirect(req, resp, a.folder);
         return 0;
     }
-    if (auth_with_store(req, s, action_run_fn, &a, err) < 0)
+    if (auth_with_store_once(req, s, action_run_fn, &a, err) < 0)
         return -1;
     if (a.need_confirm)
         return confirm_page(req, resp, "action",
@@ -310,7 +310,7 @@ h_folder(struct request *req, struct response *resp, struct err *err)
                                 : "Delete this folder and every message in "
                                   "it?",
                             err);
-    if (auth_with_store(req, s, folder_run_fn, &f, err) < 0)
+    if (auth_with_store_once(req, s, folder_run_fn, &f, err) < 0)
         return -1;
     if (request_wants_json(req))
         return answer_ok(req, resp, 1, err);

@@ -768,7 +768,7 @@ compose_post(struct request *req, struct response *resp, bool draft,
             goto failed;
     }
     a.bytes = o.bytes;
-    if (auth_with_store(req, s, after_send_run, &a, &ferr) < 0) {
+    if (auth_with_store_once(req, s, after_send_run, &a, &ferr) < 0) {
         if (!draft) {
             /* sent, but not saved to Sent: say so, lose nothing */
             log_warn("sent but not saved to Sent: %s", ferr.msg);
