@@ -10,7 +10,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "core/cfg.h"
 #include "session/session.h"
+#include "web/app.h"
 #include "web/stash.h"
 
 const char *
@@ -41,6 +43,53 @@ stash_session_dir(struct request *req)
     return g_build_filename(stash_spool_dir(), hex, NULL);
 }
 
+/* Sessions that expired (rather than logged out) leave their folder
+ * behind: at most every ten minutes, folders untouched for longer than a
+ * session can live go. */
+static void
+stash_sweep(unsigned session_max)
+{
+    static gint64 last;
+    static GMutex lock;
+    gint64 now = g_get_real_time();
+    const char *base = stash_spool_dir();
+    GDir *d;
+    const char *e;
+
+    g_mutex_lock(&lock);
+    if (now - last < 600 * G_USEC_PER_SEC) {
+        g_mutex_unlock(&lock);
+        return;
+    }
+    last = now;
+    g_mutex_unlock(&lock);
+    d = g_dir_open(base, 0, NULL);
+    while (d != NULL && (e = g_dir_read_name(d)) != NULL) {
+        char *dir = g_build_filename(base, e, NULL);
+        GStatBuf st;
+
+        if (g_stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+            (gint64)st.st_mtime * G_USEC_PER_SEC <
+                now - (gint64)session_max * G_USEC_PER_SEC) {
+            GDir *sd = g_dir_open(dir, 0, NULL);
+            const char *f;
+
+            while (sd != NULL && (f = g_dir_read_name(sd)) != NULL) {
+                char *p = g_build_filename(dir, f, NULL);
+
+                g_unlink(p);
+                g_free(p);
+            }
+            if (sd != NULL)
+                g_dir_close(sd);
+            g_rmdir(dir);
+        }
+        g_free(dir);
+    }
+    if (d != NULL)
+        g_dir_close(d);
+}
+
 int
 stash_put(struct request *req, const struct form_file *f,
           struct stash_item *out, struct err *err)
@@ -50,6 +99,7 @@ stash_put(struct request *req, const struct form_file *f,
     GError *gerr = NULL;
     int rc = -1;
 
+    stash_sweep(req->app->cfg->session_max);
     if (session_token_new(token, err) < 0) {
         g_free(dir);
         return -1;
