@@ -459,8 +459,10 @@ all_digits(const char *s, size_t len)
 
 /* Appends s as text (attr false) or as a double-quoted attribute value
  * (attr true): & < > (and ") escaped; control characters other than TAB,
- * LF and FF (C0, DEL, C1) become U+FFFD, as mime_text.c does. s is valid
- * UTF-8 (gumbo's output of valid input). */
+ * LF and FF (C0, DEL, C1) become U+FFFD, as mime_text.c does, and so does
+ * each byte that is not part of valid UTF-8. The input is valid, but gumbo
+ * 0.10.1 is not always: "&#2999999999" comes out of it as a 5-byte
+ * sequence. */
 static void
 put_escaped(GString *out, const char *s, size_t len, bool attr)
 {
@@ -471,23 +473,33 @@ put_escaped(GString *out, const char *s, size_t len, bool attr)
         const char *rep = NULL;
         size_t skip = 1;
 
-        if (c == '&')
+        if (c >= 0x80) {
+            gunichar u = g_utf8_get_char_validated(s + i, (gssize)(len - i));
+
+            if (u == (gunichar)-1 || u == (gunichar)-2)
+                rep = "\xef\xbf\xbd"; /* one byte that does not fit */
+            else if (u <= 0x9f)
+                rep = "\xef\xbf\xbd"; /* C1 control */
+            if (rep == NULL) {
+                i += (size_t)g_unichar_to_utf8(u, NULL) - 1;
+                continue;
+            }
+            if (u != (gunichar)-1 && u != (gunichar)-2)
+                skip = 2;
+        } else if (c == '&') {
             rep = "&amp;";
-        else if (c == '<')
+        } else if (c == '<') {
             rep = "&lt;";
-        else if (c == '>')
+        } else if (c == '>') {
             rep = "&gt;";
-        else if (c == '"' && attr)
+        } else if (c == '"' && attr) {
             rep = "&quot;";
-        else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f') || c == 0x7f)
+        } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f') ||
+                   c == 0x7f) {
             rep = "\xef\xbf\xbd";
-        else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
-                 (unsigned char)s[i + 1] <= 0x9f) {
-            rep = "\xef\xbf\xbd"; /* U+0080..U+009F */
-            skip = 2;
-        }
-        if (rep == NULL)
+        } else {
             continue;
+        }
         g_string_append_len(out, s + run, (gssize)(i - run));
         g_string_append(out, rep);
         i += skip - 1;
