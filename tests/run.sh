@@ -17,7 +17,8 @@ stop_leftovers() {
         tests/env/nginx.sh stop --dir "build/it/$f/nginx" >/dev/null 2>&1
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
-    pkill -f "build/it/[a-z]*/postern.conf" 2>/dev/null
+    # only this checkout's: other checkouts may be running their own suites
+    pkill -f "$PWD/build/it/[a-z]*/postern.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM
