@@ -43,6 +43,7 @@ static const struct cfg_key postern_keys[] = {
     K("pool_per_server", T_UINT, pool_per_server, 1, 100000),
     K("pool_total", T_UINT, pool_total, 1, 100000),
     K("pool_idle", T_UINT, pool_idle, 1, 86400),
+    K("pop3_idle", T_UINT, pop3_idle, 1, 86400),
     K("session_idle", T_UINT, session_idle, 1, 30 * 86400),
     K("session_max", T_UINT, session_max, 1, 365 * 86400),
     K("tls_cert", T_PATH, tls_cert, 0, 0),
@@ -58,6 +59,7 @@ static const struct cfg_key postern_keys[] = {
 static const char *const server_keys[] = {
     "protocol", "host",      "port",     "tls",           "ca_file",
     "smtp_host", "smtp_port", "smtp_tls", "address_domain",
+    "pop3_auth", "apop",
 };
 
 static void
@@ -81,6 +83,7 @@ cfg_defaults(struct cfg *c)
     c->pool_per_server = 1000;
     c->pool_total = 2000;
     c->pool_idle = 300;
+    c->pop3_idle = 30;
     c->session_idle = 1800;
     c->session_max = 12 * 3600;
     c->log_level = LOG_INFO;
@@ -404,6 +407,31 @@ cfg_server_key(struct cfg *c, struct cfg_server *s, const char *section,
         }
         g_free(s->ca_file);
         s->ca_file = cfg_resolve_path(c, value);
+        return 0;
+    }
+    if (strcmp(key, "pop3_auth") == 0) {
+        static const char *const names[] = {"auto", "plain", "apop", "user"};
+
+        for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+            if (strcmp(value, names[i]) == 0) {
+                s->pop3_auth = (enum cfg_pop3_auth)i;
+                return 0;
+            }
+        }
+        err_set(err, ERR_CONFIG, "%s: [%s] pop3_auth: \"%s\" is not auto, "
+                "plain, apop or user", c->path, section, value);
+        return -1;
+    }
+    if (strcmp(key, "apop") == 0) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+            s->apop = true;
+        } else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0) {
+            s->apop = false;
+        } else {
+            err_set(err, ERR_CONFIG, "%s: [%s] apop: \"%s\" is not true or "
+                    "false", c->path, section, value);
+            return -1;
+        }
         return 0;
     }
     if (strcmp(key, "address_domain") == 0) {

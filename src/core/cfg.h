@@ -10,6 +10,14 @@
 
 enum cfg_protocol { CFG_PROTO_IMAP, CFG_PROTO_POP3 };
 enum cfg_tls { CFG_TLS_IMPLICIT, CFG_TLS_STARTTLS, CFG_TLS_NONE };
+/* How a POP3 login is made (pop3_auth): auto is SASL PLAIN when offered,
+ * else APOP when allowed (apop = yes) and offered, else USER/PASS. */
+enum cfg_pop3_auth {
+    CFG_POP3_AUTH_AUTO,
+    CFG_POP3_AUTH_PLAIN,
+    CFG_POP3_AUTH_APOP,
+    CFG_POP3_AUTH_USER
+};
 
 struct cfg_server {
     char *name;               /* from [server NAME] */
@@ -22,6 +30,8 @@ struct cfg_server {
     unsigned smtp_port;       /* default: 465 implicit, else 587 */
     enum cfg_tls smtp_tls;
     char *address_domain;     /* NULL: the login name is the address */
+    enum cfg_pop3_auth pop3_auth;
+    bool apop;                /* auto may use APOP (RFC 1939 §7) */
 };
 
 struct cfg {
@@ -44,6 +54,9 @@ struct cfg {
     unsigned page_size;
     unsigned pool_per_session, pool_per_server, pool_total;
     unsigned pool_idle, session_idle, session_max; /* seconds */
+    unsigned pop3_idle;       /* seconds a POP3 connection is kept idle:
+                                 it locks the maildrop and shows a
+                                 snapshot, so it goes sooner */
     char *tls_cert, *tls_key;
     bool allow_any_server;
     char **allowed_hosts;     /* NULL-terminated; exempt from the SSRF guard */

@@ -167,6 +167,7 @@ session_alloc(void)
     atomic_init(&s->refs, 1);
     atomic_init(&s->last_used_us, 0);
     atomic_init(&s->cache_owner, 0);
+    atomic_init(&s->store_caps, 0);
     xassert(pthread_mutex_init(&s->lock, NULL) == 0);
     xassert(pthread_condattr_init(&ca) == 0);
     xassert(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0);
@@ -619,4 +620,16 @@ session_table_reap(struct session_table *t)
 
     t->ops->take_if(t->impl, session_pick_expired, &ctx, expired);
     return session_table_end_all(expired);
+}
+
+void
+session_set_store_caps(struct session *s, unsigned caps)
+{
+    atomic_store(&s->store_caps, caps);
+}
+
+unsigned
+session_store_caps(const struct session *s)
+{
+    return atomic_load(&s->store_caps);
 }

@@ -191,6 +191,12 @@ size_t session_table_reap(struct session_table *t);
 
 /* ---- Per-session store cache ------------------------------------------ */
 
+/* What the session's mail store can do (enum store_cap bits of the store
+ * it used last; 0 before the first), so every page can adapt without
+ * asking the server. */
+void session_set_store_caps(struct session *s, unsigned caps);
+unsigned session_store_caps(const struct session *s);
+
 /* One opaque object per session where the mail store keeps state between
  * requests (folder state, say). Nothing from a request arena may go in it
  * (STYLE §3.5). The cache has its own lock: touch it only between

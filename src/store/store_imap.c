@@ -2,6 +2,7 @@
  * counts, pages of summaries with a per-connection cache keyed by
  * UIDVALIDITY and HIGHESTMODSEQ (or UIDNEXT/EXISTS). Layer: store.
  * Trust: everything the server sends is UNTRUSTED and checked. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -717,7 +718,7 @@ store_imap_summary_page(struct store *st, const struct store_page_query *q,
 
         if (s == NULL)
             continue; /* expunged between SORT and FETCH */
-        d->uid = uid;
+        d->id = arena_printf(a, "%" PRIu32, uid);
         d->subject = arena_strdup(a, s->subject != NULL ? s->subject : "");
         d->from.name = arena_strdup(a, s->from_name != NULL ? s->from_name
                                                             : "");
@@ -1385,18 +1386,62 @@ store_imap_select_for(struct store_imap *si, const char *folder,
     return 0;
 }
 
+/* Message ids are UIDs in decimal (RFC 9051 §2.3.1.1: 1 to 2^32-1). An
+ * id of another shape is the browser's mistake: ERR_INPUT. */
 static int
-store_imap_message_get(struct store *st, const char *folder, uint32_t uid,
+store_imap_uid_of(const char *id, const char *folder, uint32_t *uid_out,
+                  struct err *err)
+{
+    guint64 v;
+    char *end;
+
+    if (id == NULL || !g_ascii_isdigit(id[0]) || id[0] == '0' ||
+        strlen(id) > 10)
+        goto bad;
+    v = g_ascii_strtoull(id, &end, 10);
+    if (*end != '\0' || v > UINT32_MAX)
+        goto bad;
+    *uid_out = (uint32_t)v;
+    return 0;
+bad:
+    err_set(err, ERR_INPUT, "\"%.70s\" is not a message UID (in %s)", id,
+            folder);
+    return -1;
+}
+
+/* The UIDs of ids, g_malloc'd (g_free it); NULL with ERR_INPUT when one
+ * is not a UID. */
+static uint32_t *
+store_imap_uids_of(const char *const *ids, size_t n, const char *folder,
+                   struct err *err)
+{
+    uint32_t *uids = g_new(uint32_t, n > 0 ? n : 1);
+
+    for (size_t i = 0; i < n; i++) {
+        if (store_imap_uid_of(ids[i], folder, &uids[i], err) < 0) {
+            g_free(uids);
+            return NULL;
+        }
+    }
+    return uids;
+}
+
+static int
+store_imap_message_get(struct store *st, const char *folder, const char *id,
                        bool with_headers, struct arena *a,
                        struct store_message *out, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
-    struct message_ctx ctx = {.si = si, .a = a, .uid = uid, .out = out};
+    struct message_ctx ctx = {.si = si, .a = a, .out = out};
     struct imap_cmd *cmd;
+    uint32_t uid;
 
     memset(out, 0, sizeof(*out));
+    if (store_imap_uid_of(id, folder, &uid, err) < 0)
+        return -1;
+    ctx.uid = uid;
     out->folder = arena_strdup(a, folder);
-    out->uid = uid;
+    out->id = arena_printf(a, "%" PRIu32, uid);
     if (store_imap_select_for(si, folder, err) < 0)
         return -1;
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
@@ -1416,9 +1461,9 @@ store_imap_message_get(struct store *st, const char *folder, uint32_t uid,
 }
 
 static int
-store_imap_flags_change(struct store *st, const char *folder,
-                        const uint32_t *uids, size_t n, unsigned flags,
-                        bool add, struct err *err)
+store_imap_flags_change_uids(struct store *st, const char *folder,
+                             const uint32_t *uids, size_t n, unsigned flags,
+                             bool add, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct fetch_ctx ctx = {.si = si, .flags_only = true};
@@ -1469,6 +1514,21 @@ store_imap_flags_change(struct store *st, const char *folder,
     return 0;
 }
 
+static int
+store_imap_flags_change(struct store *st, const char *folder,
+                        const char *const *ids, size_t n, unsigned flags,
+                        bool add, struct err *err)
+{
+    uint32_t *uids = store_imap_uids_of(ids, n, folder, err);
+    int rc;
+
+    if (uids == NULL)
+        return -1;
+    rc = store_imap_flags_change_uids(st, folder, uids, n, flags, add, err);
+    g_free(uids);
+    return rc;
+}
+
 /* A NO from the server, in the words the user needs. */
 static void
 store_imap_refusal(struct store_imap *si, const char *what, const char *name,
@@ -1506,9 +1566,9 @@ store_imap_uid_cmd(struct store_imap *si, const char *verb,
 }
 
 static int
-store_imap_messages_transfer(struct store *st, const char *folder,
-                             const uint32_t *uids, size_t n, const char *to,
-                             bool keep, struct err *err)
+store_imap_transfer_uids(struct store *st, const char *folder,
+                         const uint32_t *uids, size_t n, const char *to,
+                         bool keep, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     bool uidplus = imap_conn_has_cap(si->conn, IMAP_CAP_UIDPLUS);
@@ -1544,6 +1604,21 @@ store_imap_messages_transfer(struct store *st, const char *folder,
         return imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "EXPUNGE"),
                              NULL, NULL, err);
     return 0;
+}
+
+static int
+store_imap_messages_transfer(struct store *st, const char *folder,
+                             const char *const *ids, size_t n,
+                             const char *to, bool keep, struct err *err)
+{
+    uint32_t *uids = store_imap_uids_of(ids, n, folder, err);
+    int rc;
+
+    if (uids == NULL)
+        return -1;
+    rc = store_imap_transfer_uids(st, folder, uids, n, to, keep, err);
+    g_free(uids);
+    return rc;
 }
 
 static int
@@ -1624,8 +1699,8 @@ store_imap_folder_change(struct store *st, enum store_folder_op op,
 
 static int
 store_imap_append(struct store *st, const char *folder, unsigned flags,
-                  const void *data, size_t len, uint32_t *uid_out,
-                  struct err *err)
+                  const void *data, size_t len,
+                  char id_out[STORE_ID_MAX + 1], struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "APPEND");
@@ -1660,12 +1735,13 @@ store_imap_append(struct store *st, const char *folder, unsigned flags,
     }
     g_hash_table_remove(si->cache, folder);
     /* RFC 4315: OK [APPENDUID uidvalidity uid] */
-    if (uid_out != NULL &&
+    if (id_out != NULL &&
         strcmp(imap_conn_last_code(si->conn), "APPENDUID") == 0) {
         const char *a = strchr(imap_conn_last_code_args(si->conn), ' ');
         guint64 v = a != NULL ? g_ascii_strtoull(a + 1, NULL, 10) : 0;
 
-        *uid_out = v <= UINT32_MAX ? (uint32_t)v : 0;
+        if (v > 0 && v <= UINT32_MAX)
+            g_snprintf(id_out, STORE_ID_MAX + 1, "%" G_GUINT64_FORMAT, v);
     }
     return 0;
 }
@@ -1676,14 +1752,16 @@ struct store_imap_stream {
 };
 
 static struct store_stream *
-store_imap_stream_open(struct store *st, const char *folder, uint32_t uid,
+store_imap_stream_open(struct store *st, const char *folder, const char *id,
                        const char *section, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct store_imap_stream *s;
     struct imap_cmd *cmd;
+    uint32_t uid;
 
-    if (store_imap_select_for(si, folder, err) < 0)
+    if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
+        store_imap_select_for(si, folder, err) < 0)
         return NULL;
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
     imap_cmd_add_number(cmd, uid);

@@ -147,6 +147,7 @@ auth_with_store_tries(struct request *req, struct session *s,
 
         if (st == NULL)
             return -1;
+        session_set_store_caps(s, st->caps);
         rc = fn(req, st, ctx, err);
         broken = st->broken;
         pool_release(pool, s, &st);
@@ -198,6 +199,7 @@ auth_store_borrow(struct request *req, struct session *s,
     b->st = pool_acquire(b->pool, s, req->session_key, err);
     if (b->st == NULL)
         return -1;
+    session_set_store_caps(s, b->st->caps);
     /* registered after the session's own cleanup: runs before it */
     arena_defer(req->arena, auth_borrow_release, b);
     *st_out = b->st;

@@ -12,6 +12,9 @@ int
 page_render(struct request *req, struct response *resp, const char *tmpl,
             struct json_object *view, struct err *err)
 {
+    if (req->session != NULL && json_object_is_type(view, json_type_object) &&
+        !json_object_object_get_ex(view, "caps", NULL))
+        view_add_caps(view, session_store_caps(req->session));
     if (request_wants_json(req)) {
         response_set_header(resp, req->arena, "Content-Type",
                             "application/json");

@@ -106,10 +106,11 @@ ATTR_NODISCARD int request_param_uint(const struct request *req,
                                       const char *name, unsigned dflt,
                                       unsigned min, unsigned max,
                                       unsigned *out, struct err *err);
-/* A message UID: required, 1 to 4294967295 (no clamping). */
-ATTR_NODISCARD int request_param_uid(const struct request *req,
-                                     const char *name, uint32_t *out,
-                                     struct err *err);
+/* A message id (store_id_is_valid: 1 to STORE_ID_MAX printable ASCII
+ * bytes, no space): required. *out points into the request. */
+ATTR_NODISCARD int request_param_id(const struct request *req,
+                                    const char *name, const char **out,
+                                    struct err *err);
 /* A flag: absent, "" or "0" is false; "1" is true; else ERR_INPUT. */
 ATTR_NODISCARD int request_param_bool(const struct request *req,
                                       const char *name, bool *out,
