@@ -17,9 +17,9 @@ struct mime_msg {
     const unsigned char **sec_data; /* per part: BODY[section] bytes */
     size_t *sec_len;
     size_t n_parts;
-    const char *hdr;                /* the top-level header block */
+    const char *hdr; /* the top-level header block */
     size_t hdr_len;
-    const unsigned char *body;      /* the top-level body: BODY[TEXT] */
+    const unsigned char *body; /* the top-level body: BODY[TEXT] */
     size_t body_len;
 };
 
@@ -131,9 +131,9 @@ addresses_collect(InternetAddressList *list, GPtrArray *out)
         if (INTERNET_ADDRESS_IS_GROUP(ia))
             /* RFC 3501 §7.4.2: the members, without the group markers
              * (the IMAP store skips those) */
-            addresses_collect(internet_address_group_get_members(
-                                  INTERNET_ADDRESS_GROUP(ia)),
-                              out);
+            addresses_collect(
+                internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
+                out);
         else if (INTERNET_ADDRESS_IS_MAILBOX(ia))
             g_ptr_array_add(out, ia);
     }
@@ -163,8 +163,8 @@ addresses_parse(struct arena *a, GMimeHeaderList *hl, const char *name,
     for (guint i = 0; i < boxes->len; i++) {
         InternetAddress *ia = g_ptr_array_index(boxes, i);
         const char *nm = internet_address_get_name(ia);
-        const char *addr = internet_address_mailbox_get_addr(
-            INTERNET_ADDRESS_MAILBOX(ia));
+        const char *addr =
+            internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
         /* GMime has decoded the name already (RFC 2047, 8-bit fallback) */
         char *v = g_utf8_make_valid(nm != NULL ? nm : "", -1);
 
@@ -203,8 +203,8 @@ envelope_fill(struct arena *a, GMimeHeaderList *hl, struct mime_envelope *out)
     out->from = addresses_parse(a, hl, "From", &present, &out->n_from);
     out->to = addresses_parse(a, hl, "To", &present, &out->n_to);
     out->cc = addresses_parse(a, hl, "Cc", &present, &out->n_cc);
-    out->reply_to = addresses_parse(a, hl, "Reply-To", &present,
-                                    &out->n_reply_to);
+    out->reply_to =
+        addresses_parse(a, hl, "Reply-To", &present, &out->n_reply_to);
     if (!present) {
         /* RFC 3501 §7.4.2: the server gives From when Reply-To is absent */
         out->reply_to = out->from;
@@ -239,9 +239,9 @@ struct walk {
     const unsigned char *d;
     size_t len;
     GMimeStream *stream;
-    int64_t top_body;        /* offset of the top-level body */
-    GArray *parts;           /* struct mime_part */
-    GArray *nodes;           /* struct node, same indices */
+    int64_t top_body; /* offset of the top-level body */
+    GArray *parts;    /* struct mime_part */
+    GArray *nodes;    /* struct node, same indices */
     int64_t hi;
 };
 
@@ -330,12 +330,10 @@ part_fill(struct walk *w, GMimeObject *o, struct mime_part *p)
     const char *fmt = NULL, *delsp = NULL;
     char *v;
 
-    p->type = lower_dup(w->a, ct ? g_mime_content_type_get_media_type(ct)
-                                 : NULL,
-                        "text");
-    p->subtype = lower_dup(w->a, ct ? g_mime_content_type_get_media_subtype(ct)
-                                    : NULL,
-                           "plain");
+    p->type = lower_dup(
+        w->a, ct ? g_mime_content_type_get_media_type(ct) : NULL, "text");
+    p->subtype = lower_dup(
+        w->a, ct ? g_mime_content_type_get_media_subtype(ct) : NULL, "plain");
     if (ct != NULL) {
         p->charset = lower_dup(
             w->a, g_mime_content_type_get_parameter(ct, "charset"), NULL);
@@ -365,8 +363,7 @@ part_fill(struct walk *w, GMimeObject *o, struct mime_part *p)
             w->a, g_mime_content_disposition_get_disposition(disp), NULL);
         if (p->filename == NULL)
             params_filename(w->a,
-                            g_mime_content_disposition_get_parameters(disp),
-                            p);
+                            g_mime_content_disposition_get_parameters(disp), p);
     }
 }
 
@@ -393,8 +390,8 @@ leaf_body(struct walk *w, GMimePart *part, struct node *nd)
     }
     {
         GMimeStream *mem = g_mime_stream_mem_new();
-        GByteArray *ba = g_mime_stream_mem_get_byte_array(
-            GMIME_STREAM_MEM(mem));
+        GByteArray *ba =
+            g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
         unsigned char *copy;
 
         g_mime_stream_reset(s);
@@ -517,8 +514,8 @@ walk_object(struct walk *w, GMimeObject *o, const char *num, int parent,
             unsigned depth, bool top, struct err *err)
 {
     struct mime_part p = {.section = num, .parent = parent, .depth = depth};
-    struct node nd = {.obj = o, .first = -1, .start = -1, .end = -1,
-                      .next = -1};
+    struct node nd = {
+        .obj = o, .first = -1, .start = -1, .end = -1, .next = -1};
     int64_t h0;
 
     if (depth > LIM_MIME_DEPTH || w->parts->len >= LIM_MIME_PARTS) {
@@ -572,8 +569,7 @@ is_boundary_line(const struct walk *w, size_t p, const char *b)
     r = p + 2 + bl;
     if (r + 1 < w->len && w->d[r] == '-' && w->d[r + 1] == '-')
         r += 2;
-    while (r < w->len &&
-           (w->d[r] == ' ' || w->d[r] == '\t' || w->d[r] == '\r'))
+    while (r < w->len && (w->d[r] == ' ' || w->d[r] == '\t' || w->d[r] == '\r'))
         r++;
     return r >= w->len || w->d[r] == '\n';
 }
@@ -643,8 +639,8 @@ walk_ends(struct walk *w)
         if (nd->start < 0) {
             /* no offsets to go by: GMime writes what it has */
             GMimeStream *mem = g_mime_stream_mem_new();
-            GByteArray *ba = g_mime_stream_mem_get_byte_array(
-                GMIME_STREAM_MEM(mem));
+            GByteArray *ba =
+                g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
             unsigned char *copy;
 
             (void)g_mime_object_write_content_to_stream(nd->obj, NULL, mem);
@@ -691,9 +687,11 @@ walk_ends(struct walk *w)
 static void
 msg_whole_body(struct arena *a, struct mime_msg *m)
 {
-    static const struct mime_part whole = {
-        .section = "1", .parent = -1, .type = "text", .subtype = "plain",
-        .encoding = "8bit"};
+    static const struct mime_part whole = {.section = "1",
+                                           .parent = -1,
+                                           .type = "text",
+                                           .subtype = "plain",
+                                           .encoding = "8bit"};
 
     m->parts = arena_alloc(a, sizeof(*m->parts));
     m->parts[0] = whole;
@@ -780,17 +778,20 @@ mime_msg_parse(struct arena *a, const void *data, size_t len,
     m->hdr = data;
     m->body = (const unsigned char *)data + m->hdr_len;
     m->body_len = len - m->hdr_len;
-    envelope_fill(a, g_mime_object_get_header_list(GMIME_OBJECT(msg)),
-                  &m->env);
+    envelope_fill(a, g_mime_object_get_header_list(GMIME_OBJECT(msg)), &m->env);
     top = g_mime_message_get_mime_part(msg);
-    if (top == NULL || (GMIME_IS_MULTIPART(top) &&
-                        g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0)) {
+    if (top == NULL ||
+        (GMIME_IS_MULTIPART(top) &&
+         g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0)) {
         /* a multipart whose boundary never comes (or is not given):
          * Dovecot reports one empty part; showing the body is better */
         msg_whole_body(a, m);
     } else {
         struct walk w = {
-            .a = a, .d = data, .len = len, .stream = ms.stream,
+            .a = a,
+            .d = data,
+            .len = len,
+            .stream = ms.stream,
             .top_body = (int64_t)m->hdr_len,
             .parts = g_array_new(FALSE, TRUE, sizeof(struct mime_part)),
             .nodes = g_array_new(FALSE, TRUE, sizeof(struct node)),
@@ -869,8 +870,8 @@ params_have_name(GMimeParamList *params)
     int n = params != NULL ? g_mime_param_list_length(params) : 0;
 
     for (int i = 0; i < n; i++) {
-        const char *k =
-            g_mime_param_get_name(g_mime_param_list_get_parameter_at(params, i));
+        const char *k = g_mime_param_get_name(
+            g_mime_param_list_get_parameter_at(params, i));
 
         if (k != NULL && (g_ascii_strcasecmp(k, "name") == 0 ||
                           g_ascii_strcasecmp(k, "filename") == 0))
@@ -915,8 +916,8 @@ top_has_attachment(GMimeObject *o)
 
 int
 mime_msg_parse_headers(struct arena *a, const void *data, size_t len,
-                       struct mime_envelope *env_out,
-                       bool *has_attachments_out, struct err *err)
+                       struct mime_envelope *env_out, bool *has_attachments_out,
+                       struct err *err)
 {
     struct msg_stream ms;
     GMimeParser *parser;
@@ -926,8 +927,7 @@ mime_msg_parse_headers(struct arena *a, const void *data, size_t len,
     env_out->subject = "";
     *has_attachments_out = false;
     if (len > UINT_MAX) {
-        err_set(err, ERR_LIMIT, "header block of %zu bytes is too large",
-                len);
+        err_set(err, ERR_LIMIT, "header block of %zu bytes is too large", len);
         return -1;
     }
     mime_msg_init_gmime();

@@ -46,18 +46,17 @@ struct mime_msg; /* opaque; lives in the arena it was parsed into */
  * message, or a multipart without any part (no or wrong boundary), still
  * gives what can be shown: the headers, and one text/plain part "1" over
  * the whole body (charset NULL, encoding "8bit"). Returns 0 and *out, or -1
- * with err set (only ERR_LIMIT). */
-ATTR_NODISCARD int mime_msg_parse(struct arena *a, const void *data,
-                                  size_t len, struct mime_msg **out,
-                                  struct err *err);
+ * with err set: only ERR_LIMIT (also for input over UINT_MAX bytes, which
+ * GMime's buffer cannot hold; callers cap at max_message_size first). */
+ATTR_NODISCARD int mime_msg_parse(struct arena *a, const void *data, size_t len,
+                                  struct mime_msg **out, struct err *err);
 
 /* The top-level envelope. Valid as long as the arena. */
 const struct mime_envelope *mime_msg_envelope(const struct mime_msg *m);
 
 /* The parts array (at least one part), *n_out its length. Valid as long as
  * the arena. */
-const struct mime_part *mime_msg_parts(const struct mime_msg *m,
-                                       size_t *n_out);
+const struct mime_part *mime_msg_parts(const struct mime_msg *m, size_t *n_out);
 
 /* The raw header block of the top-level message, up to and including the
  * blank line that ends it (the whole input when there is none): what IMAP's
