@@ -95,25 +95,6 @@ store_imap_mime_init(void)
     }
 }
 
-/* Header text to valid UTF-8: RFC 2047 words decoded, 8-bit bytes in
- * unknown charsets converted or replaced, never passed through. */
-static char *
-decode_header_text(const char *raw, bool phrase)
-{
-    char *dec, *valid;
-
-    if (raw == NULL)
-        return g_strdup("");
-    dec = phrase ? g_mime_utils_header_decode_phrase(NULL, raw)
-                 : g_mime_utils_header_decode_text(NULL, raw);
-    if (dec == NULL)
-        dec = g_strdup(raw);
-    valid = g_utf8_make_valid(dec, -1);
-    g_free(dec);
-    g_strstrip(valid);
-    return valid;
-}
-
 /* Mailbox names from the server: modified UTF-7 unless UTF8=ACCEPT. */
 static char *
 store_imap_decode_name(struct store_imap *si, const char *wire,
@@ -264,7 +245,8 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
     if (env->type != IMAP_ARG_LIST || env->n < 10)
         return;
     g_free(s->subject);
-    s->subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    s->subject =
+        mime_decode_header_text(imap_arg_nstring(&env->list[1]), false);
     s->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
     from = &env->list[2];
     g_free(s->from_name);
@@ -277,7 +259,7 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
         const char *mbox = imap_arg_nstring(&a[2]);
         const char *host = imap_arg_nstring(&a[3]);
 
-        s->from_name = decode_header_text(imap_arg_nstring(&a[0]), true);
+        s->from_name = mime_decode_header_text(imap_arg_nstring(&a[0]), true);
         if (mbox != NULL && host != NULL)
             s->from_email = g_utf8_make_valid(
                 g_strdup_printf("%s@%s", mbox, host), -1);
@@ -1043,7 +1025,7 @@ env_addresses(struct arena *a, const struct imap_arg *list, size_t *n_out)
         host = imap_arg_nstring(&ad->list[3]);
         if (host == NULL)
             continue; /* RFC 3501 group syntax markers */
-        name = decode_header_text(imap_arg_nstring(&ad->list[0]), true);
+        name = mime_decode_header_text(imap_arg_nstring(&ad->list[0]), true);
         out[n].name = arena_strdup(a, name);
         g_free(name);
         {
@@ -1075,7 +1057,7 @@ envelope_fill(struct arena *a, const struct imap_arg *env,
         out->date = parse_date(NULL, internal_date);
         return;
     }
-    subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    subject = mime_decode_header_text(imap_arg_nstring(&env->list[1]), false);
     out->subject = arena_strdup(a, subject);
     g_free(subject);
     out->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
