@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "session/session.h"
 #include "view/render.h"
 #include "view/view.h"
 #include "web/app.h"
