@@ -277,10 +277,12 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
         const char *host = imap_arg_nstring(&a[3]);
 
         s->from_name = decode_header_text(imap_arg_nstring(&a[0]), true);
-        if (mbox != NULL && host != NULL)
-            s->from_email = g_utf8_make_valid(
-                g_strdup_printf("%s@%s", mbox, host), -1);
-        else if (mbox != NULL)
+        if (mbox != NULL && host != NULL) {
+            char *e = g_strdup_printf("%s@%s", mbox, host);
+
+            s->from_email = g_utf8_make_valid(e, -1); /* a copy */
+            g_free(e);
+        } else if (mbox != NULL)
             s->from_email = g_utf8_make_valid(mbox, -1);
     }
     if (s->from_name == NULL)
