@@ -105,13 +105,22 @@ echo "== integration, sanitized (build-asan/postern)"
 # Every postern the suite starts writes its reports to files in san_dir;
 # run.py fails one more test if any is there (or in a postern log).
 san_dir=$PWD/build-asan/sanitizer-reports
-rm -rf "$san_dir" && mkdir -p "$san_dir"
-POSTERN_IT_BIN=build-asan/postern POSTERN_IT_WORK=build-asan/it \
-    POSTERN_IT_SAN_DIR="$san_dir" \
-    run_san_suite asan/integration \
-    env ASAN_OPTIONS=detect_leaks=1:log_path="$san_dir/asan" \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path="$san_dir/ubsan" \
-    python3 tests/integration/run.py
+run_asan_integration() {
+    local suite=$1
+    shift
+    rm -rf "$san_dir" && mkdir -p "$san_dir"
+    POSTERN_IT_BIN=build-asan/postern POSTERN_IT_WORK=build-asan/it \
+        POSTERN_IT_SAN_DIR="$san_dir" \
+        run_san_suite "$suite" \
+        env ASAN_OPTIONS=detect_leaks=1:log_path="$san_dir/asan" \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path="$san_dir/ubsan" \
+        python3 tests/integration/run.py "$@"
+}
+run_asan_integration asan/integration
+for flavor in minimal prefix; do
+    POSTERN_IT_FLAVOR=$flavor run_asan_integration "asan/integration/$flavor" \
+        "test_[iw][mr]*.py"
+done
 
 echo "== fuzz (20 s each, build-fuzz)"
 run_suite fuzz tests/fuzz/run.sh --seconds 20
