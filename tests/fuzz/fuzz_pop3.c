@@ -1,7 +1,8 @@
 /* fuzz_pop3.c - libFuzzer harness for the POP3 status-line parser and the
  * multi-line dot decoder, as pop3_conn uses them: a status line, then for
- * some replies a dot-stuffed body. Asserts both feed contracts, and that
- * decoding undoes stuffing exactly. */
+ * some replies a dot-stuffed body. Asserts both feed contracts, that the
+ * result does not depend on where the input was split, and that decoding
+ * undoes stuffing exactly. */
 #include <string.h>
 
 #include <glib.h>
@@ -69,6 +70,81 @@ stuff(const uint8_t *body, size_t len, GString *wire, GString *expect_out)
     g_string_append(wire, ".\r\n");
 }
 
+/* The server's bytes in[0..len) in chunks of chunk bytes, as pop3_conn
+ * reads them: a status line, and after a +OK chosen by multi (bit n for
+ * reply n mod 7) a body. Until the first error, transcript_out gets each
+ * line and body, then how it ended: the same whatever the chunk size. */
+static void
+run(uint8_t multi, const uint8_t *data, size_t size, size_t chunk,
+    GString *transcript_out)
+{
+    static const char *const names[] = {"OK", "ERR", "CONT"};
+    struct pop3_parser *p = pop3_parser_new(MAX_LINE);
+    GString *body = g_string_new(NULL);
+    bool failed = false;
+    unsigned nreply = 0;
+    size_t off = 0;
+
+    while (off < size) {
+        size_t n = size - off < chunk ? size - off : chunk;
+        size_t used = 99999;
+        struct pop3_reply r;
+        struct err err = {0};
+        enum pop3_feed_result res;
+
+        res = pop3_parser_feed(p, data + off, n, &used, &r, &err);
+        if (res == POP3_FEED_ERROR) {
+            xassert(err.kind == ERR_PROTO || err.kind == ERR_LIMIT);
+            if (!failed)
+                g_string_append_printf(transcript_out, "error %d\n",
+                                       (int)err.kind);
+            failed = true;
+            pop3_parser_reset(p);
+            off += n;
+            continue;
+        }
+        xassert(used <= n);
+        xassert(res != POP3_FEED_MORE || used == n);
+        off += used;
+        if (res != POP3_FEED_LINE)
+            continue;
+        xassert(used > 0);
+        xassert(r.code != NULL && r.text != NULL);
+        xassert(strpbrk(r.text, "\r\n") == NULL);
+        xassert(strpbrk(r.code, "\r\n") == NULL);
+        xassert(strlen(r.text) < MAX_LINE && strlen(r.code) < MAX_LINE);
+        if (!failed)
+            g_string_append_printf(transcript_out, "%s [%s] %s\n",
+                                   names[r.status], r.code, r.text);
+        if (r.status == POP3_STATUS_OK && (multi & (1u << (nreply % 7))) != 0) {
+            struct pop3_dot d;
+            bool done, bad;
+
+            pop3_dot_init(&d, MAX_BODY);
+            g_string_truncate(body, 0);
+            off += decode_body(&d, data + off, size - off, chunk, body, &done,
+                               &bad);
+            /* after a failure what was emitted depends on the chunks
+             * (the decoder's output is undefined then): only the fact */
+            if (!failed && bad) {
+                g_string_append(transcript_out, "body failed\n");
+            } else if (!failed) {
+                g_string_append_printf(transcript_out, "body %s %zu:",
+                                       done ? "done" : "cut", body->len);
+                g_string_append_len(transcript_out, body->str,
+                                    (gssize)body->len);
+                g_string_append_c(transcript_out, '\n');
+            }
+            if (bad)
+                break; /* pop3_conn drops the connection */
+        }
+        nreply++;
+    }
+    pop3_parser_free(&p);
+    xassert(p == NULL);
+    g_string_free(body, TRUE);
+}
+
 /* Byte 0: chunk size. Byte 1, bit 7: round-trip mode (the rest is a body
  * to stuff, decode and compare); otherwise bits 0-6 say which replies (by
  * their number mod 7) carry a multi-line body, and the rest is the
@@ -76,10 +152,8 @@ stuff(const uint8_t *body, size_t len, GString *wire, GString *expect_out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct pop3_parser *p;
     GString *body = g_string_new(NULL);
-    size_t chunk, off = 2;
-    unsigned nreply = 0;
+    size_t chunk;
 
     if (size < 2) {
         g_string_free(body, TRUE);
@@ -109,47 +183,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    p = pop3_parser_new(MAX_LINE);
-    while (off < size) {
-        size_t n = size - off < chunk ? size - off : chunk;
-        size_t used = 99999;
-        struct pop3_reply r;
-        struct err err = {0};
-        enum pop3_feed_result res;
+    {
+        GString *chunked = g_string_new(NULL);
 
-        res = pop3_parser_feed(p, data + off, n, &used, &r, &err);
-        if (res == POP3_FEED_ERROR) {
-            xassert(err.kind == ERR_PROTO || err.kind == ERR_LIMIT);
-            pop3_parser_reset(p);
-            off += n;
-            continue;
-        }
-        xassert(used <= n);
-        xassert(res != POP3_FEED_MORE || used == n);
-        off += used;
-        if (res != POP3_FEED_LINE)
-            continue;
-        xassert(used > 0);
-        xassert(r.code != NULL && r.text != NULL);
-        xassert(strpbrk(r.text, "\r\n") == NULL);
-        xassert(strpbrk(r.code, "\r\n") == NULL);
-        xassert(strlen(r.text) < MAX_LINE && strlen(r.code) < MAX_LINE);
-        if (r.status == POP3_STATUS_OK &&
-            (data[1] & (1u << (nreply % 7))) != 0) {
-            struct pop3_dot d;
-            bool done, failed;
+        run(data[1], data + 2, size - 2, chunk, chunked);
+        if (chunk < size - 2) {
+            GString *whole = g_string_new(NULL);
 
-            pop3_dot_init(&d, MAX_BODY);
-            g_string_truncate(body, 0);
-            off += decode_body(&d, data + off, size - off, chunk, body, &done,
-                               &failed);
-            if (failed)
-                break; /* pop3_conn drops the connection */
+            run(data[1], data + 2, size - 2, size - 2, whole);
+            xassert(g_string_equal(chunked, whole));
+            g_string_free(whole, TRUE);
         }
-        nreply++;
+        g_string_free(chunked, TRUE);
     }
-    pop3_parser_free(&p);
-    xassert(p == NULL);
     g_string_free(body, TRUE);
     return 0;
 }
