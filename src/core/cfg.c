@@ -190,6 +190,25 @@ cfg_resolve_path(const struct cfg *c, const char *value)
     return path;
 }
 
+/* The value of [section] key, unescaped and stripped (g_free it); NULL
+ * with err set when GLib cannot read it: not UTF-8, or an escape it does
+ * not know ("\q"). */
+static char *
+cfg_get_value(const struct cfg *c, GKeyFile *kf, const char *section,
+              const char *key, struct err *err)
+{
+    GError *gerr = NULL;
+    char *value = g_key_file_get_string(kf, section, key, &gerr);
+
+    if (value == NULL) {
+        err_set(err, ERR_CONFIG, "%s: [%s] %s: %s", c->path, section, key,
+                gerr != NULL ? gerr->message : "cannot be read");
+        g_clear_error(&gerr);
+        return NULL;
+    }
+    return g_strstrip(value);
+}
+
 static int
 cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                 struct err *err)
@@ -209,9 +228,9 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                 key);
         return -1;
     }
-    value = g_key_file_get_string(kf, "postern", key, NULL);
-    xassert(value != NULL);
-    g_strstrip(value);
+    value = cfg_get_value(c, kf, "postern", key, err);
+    if (value == NULL)
+        return -1;
     field = (char *)c + k->offset;
 
     switch (k->type) {
@@ -484,8 +503,9 @@ cfg_server_parse(struct cfg *c, GKeyFile *kf, const char *section,
                     section, *k);
             goto fail;
         }
-        value = g_key_file_get_string(kf, section, *k, NULL);
-        g_strstrip(value);
+        value = cfg_get_value(c, kf, section, *k, err);
+        if (value == NULL)
+            goto fail;
         rc = cfg_server_key(c, s, section, *k, value, err);
         g_free(value);
         if (rc < 0)

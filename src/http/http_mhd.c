@@ -232,7 +232,8 @@ mhd_completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
-static void
+/* fmt comes from libmicrohttpd; the attribute lets clang check it as one */
+ATTR_PRINTF(2, 0) static void
 mhd_log_cb(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];

@@ -260,10 +260,12 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
         const char *host = imap_arg_nstring(&a[3]);
 
         s->from_name = mime_decode_header_text(imap_arg_nstring(&a[0]), true);
-        if (mbox != NULL && host != NULL)
-            s->from_email = g_utf8_make_valid(
-                g_strdup_printf("%s@%s", mbox, host), -1);
-        else if (mbox != NULL)
+        if (mbox != NULL && host != NULL) {
+            char *e = g_strdup_printf("%s@%s", mbox, host);
+
+            s->from_email = g_utf8_make_valid(e, -1); /* a copy */
+            g_free(e);
+        } else if (mbox != NULL)
             s->from_email = g_utf8_make_valid(mbox, -1);
     }
     if (s->from_name == NULL)
@@ -1256,6 +1258,25 @@ bs_walk_body(struct bs_walk *w, const struct imap_arg *b, const char *num,
     return 0;
 }
 
+int
+store_imap_bodystructure_parts(struct arena *a, const struct imap_arg *bs,
+                               struct mime_part **parts_out, size_t *n_out,
+                               struct err *err)
+{
+    struct bs_walk w = {.a = a,
+                        .parts = g_array_new(FALSE, TRUE,
+                                             sizeof(struct mime_part))};
+    int rc = bs_walk_body(&w, bs, bs_is_multipart(bs) ? "" : "1", -1, 0, err);
+
+    *n_out = w.parts->len;
+    *parts_out = arena_alloc(a, (*n_out > 0 ? *n_out : 1) *
+                                    sizeof(**parts_out));
+    if (*n_out > 0)
+        memcpy(*parts_out, w.parts->data, *n_out * sizeof(**parts_out));
+    g_array_free(w.parts, TRUE);
+    return rc;
+}
+
 struct message_ctx {
     struct store_imap *si;
     struct arena *a;
@@ -1309,19 +1330,9 @@ message_untagged(void *vctx, const struct imap_resp *r, struct err *err)
             m->size = n;
     }
     {
-        struct bs_walk w = {.a = ctx->a,
-                            .parts = g_array_new(FALSE, TRUE,
-                                                 sizeof(struct mime_part))};
-        int rc = bs_walk_body(&w, v, bs_is_multipart(v) ? "" : "1", -1, 0,
-                              err);
+        int rc = store_imap_bodystructure_parts(ctx->a, v, &m->parts,
+                                                &m->n_parts, err);
 
-        m->n_parts = w.parts->len;
-        m->parts = arena_alloc(ctx->a, (m->n_parts > 0 ? m->n_parts : 1) *
-                                           sizeof(*m->parts));
-        if (m->n_parts > 0)
-            memcpy(m->parts, w.parts->data,
-                   m->n_parts * sizeof(*m->parts));
-        g_array_free(w.parts, TRUE);
         if (rc < 0) {
             /* a structure we cannot read still shows its headers: say the
              * whole body is one plain part */

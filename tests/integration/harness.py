@@ -11,12 +11,19 @@ import subprocess
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-POSTERN = os.path.join(ROOT, "postern")
+# POSTERN_IT_BIN: another build of postern (make check runs the suite again
+# on build-asan/postern); POSTERN_IT_WORK: where its logs and configs go.
+POSTERN = os.path.abspath(os.environ.get("POSTERN_IT_BIN") or
+                          os.path.join(ROOT, "postern"))
+# Sanitizer options reach every postern the tests start, CGI runs included.
+SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 # default: Dovecot as shipped; minimal: IMAP4rev1 only (every fallback);
 # prefix: namespace "INBOX." with "." as separator. Each runs side by side.
 FLAVOR = os.environ.get("POSTERN_IT_FLAVOR", "default")
 _OFFSET = {"default": 0, "minimal": 1, "prefix": 2}[FLAVOR]
-WORK = os.path.join(ROOT, "build", "it", FLAVOR)
+WORK = os.path.join(os.path.abspath(os.environ.get("POSTERN_IT_WORK") or
+                                    os.path.join(ROOT, "build", "it")),
+                    FLAVOR)
 NGINX_SH = os.environ.get("POSTERN_NGINX_SH",
                           os.path.join(ROOT, "tests", "env", "nginx.sh"))
 

@@ -132,6 +132,19 @@ test_bad_values_say_what_is_expected(void **state)
     assert_config_error("[server a]\nhost = bad host\n", "[server a] host:");
 }
 
+/* Found by tests/fuzz/fuzz_cfg (regressions/cfg/): a value GLib cannot
+ * read (not UTF-8) aborted postern on an assertion in [postern] and
+ * crashed it in a [server] section, instead of naming the key. */
+static void
+test_unreadable_values_are_named_not_fatal(void **state)
+{
+    (void)state;
+    assert_config_error("[postern]\nlisten=\xff\n[server a]\nhost = x\n",
+                        "/etc/postern/test.conf: [postern] listen: ");
+    assert_config_error("[server a]\nhost = x\nca_file = \xc3\n",
+                        "/etc/postern/test.conf: [server a] ca_file: ");
+}
+
 static void
 test_structural_mistakes_are_errors(void **state)
 {
@@ -199,6 +212,7 @@ main(void)
         cmocka_unit_test(test_full_file_is_read_in_order),
         cmocka_unit_test(test_unknown_key_is_named_with_file_and_section),
         cmocka_unit_test(test_bad_values_say_what_is_expected),
+        cmocka_unit_test(test_unreadable_values_are_named_not_fatal),
         cmocka_unit_test(test_structural_mistakes_are_errors),
         cmocka_unit_test(test_file_over_the_size_cap_is_refused),
         cmocka_unit_test(test_missing_file_names_the_file),
