@@ -25,7 +25,8 @@ void request_client_resolve(struct request *req, const struct netaddr *trusted,
                             size_t n);
 
 /* The client's address ("" when the front end knew none), valid for the
- * request. Logs and login throttling use this, never a header. */
+ * request. Logs and per-address limits (login throttling) use this,
+ * never a header. */
 const char *request_client_addr(const struct request *req);
 
 /* True when the client reached postern over HTTPS: directly (TLS on the
