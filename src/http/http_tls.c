@@ -33,8 +33,10 @@ http_tls_read(const struct cfg *cfg, const char *key, const char *path,
         err_set(err, ERR_CONFIG, "%s: [postern] %s: cannot read %s: %s",
                 cfg->path, key, path, strerror(errno));
     } else if (len > HTTP_TLS_FILE_MAX || memchr(data, '\0', len) != NULL) {
-        err_set(err, ERR_CONFIG, "%s: [postern] %s: %s is not a PEM file "
-                "(%s)", cfg->path, key, path,
+        err_set(err, ERR_CONFIG,
+                "%s: [postern] %s: %s is not a PEM file "
+                "(%s)",
+                cfg->path, key, path,
                 len > HTTP_TLS_FILE_MAX ? "over 1 MiB" : "NUL bytes in it");
     }
     fclose(f);
@@ -85,22 +87,25 @@ http_tls_check(const struct cfg *cfg, const struct http_tls *tls,
     }
     cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
     if (cert == NULL) {
-        err_set(err, ERR_CONFIG, "%s: [postern] tls_cert: no PEM "
-                "certificate in %s (%s)", cfg->path, cfg->tls_cert,
-                http_tls_ssl_error());
+        err_set(err, ERR_CONFIG,
+                "%s: [postern] tls_cert: no PEM "
+                "certificate in %s (%s)",
+                cfg->path, cfg->tls_cert, http_tls_ssl_error());
         goto done;
     }
     key = PEM_read_bio_PrivateKey(kb, NULL, http_tls_no_passphrase, NULL);
     if (key == NULL) {
-        err_set(err, ERR_CONFIG, "%s: [postern] tls_key: no unencrypted "
-                "PEM private key in %s (%s)", cfg->path, cfg->tls_key,
-                http_tls_ssl_error());
+        err_set(err, ERR_CONFIG,
+                "%s: [postern] tls_key: no unencrypted "
+                "PEM private key in %s (%s)",
+                cfg->path, cfg->tls_key, http_tls_ssl_error());
         goto done;
     }
     if (X509_check_private_key(cert, key) != 1) {
-        err_set(err, ERR_CONFIG, "%s: [postern] tls_key: %s is not the "
-                "key of the certificate in %s", cfg->path, cfg->tls_key,
-                cfg->tls_cert);
+        err_set(err, ERR_CONFIG,
+                "%s: [postern] tls_key: %s is not the "
+                "key of the certificate in %s",
+                cfg->path, cfg->tls_key, cfg->tls_cert);
         goto done;
     }
     rc = 0;
@@ -119,8 +124,8 @@ http_tls_load(const struct cfg *cfg, struct http_tls *tls, struct err *err)
     memset(tls, 0, sizeof(*tls));
     if (cfg->tls_cert == NULL)
         return 0; /* cfg_load makes sure both or neither are set */
-    if (http_tls_read(cfg, "tls_cert", cfg->tls_cert, &tls->cert_pem,
-                      err) < 0 ||
+    if (http_tls_read(cfg, "tls_cert", cfg->tls_cert, &tls->cert_pem, err) <
+            0 ||
         http_tls_read(cfg, "tls_key", cfg->tls_key, &tls->key_pem, err) < 0 ||
         http_tls_check(cfg, tls, err) < 0) {
         http_tls_deinit(tls);

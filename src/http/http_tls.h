@@ -11,7 +11,7 @@
 #define HTTP_TLS_FILE_MAX (1u * 1024 * 1024) /* bytes of one PEM file */
 
 /* GnuTLS priorities for libmicrohttpd: TLS 1.3 and 1.2, nothing older. */
-#define HTTP_TLS_PRIORITIES                                                  \
+#define HTTP_TLS_PRIORITIES                                                    \
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 
 struct http_tls {

@@ -64,8 +64,9 @@ bool
 compress_type_is_text(const char *ct)
 {
     static const char *const types[] = {
-        "text/html",        "text/css",        "text/javascript",
-        "text/plain",       "application/json", "application/javascript",
+        "text/html",        "text/css",
+        "text/javascript",  "text/plain",
+        "application/json", "application/javascript",
         "image/svg+xml",    "application/manifest+json",
     };
     size_t n;

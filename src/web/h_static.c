@@ -38,6 +38,5 @@ h_static(struct request *req, struct response *resp, struct err *err)
         err_set(err, ERR_NOT_FOUND, "static path with a slash: %s", name);
         return -1;
     }
-    return web_static_serve(req->app->statics, req, resp, name, versioned,
-                            err);
+    return web_static_serve(req->app->statics, req, resp, name, versioned, err);
 }

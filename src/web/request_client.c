@@ -12,8 +12,7 @@
 /* Collects the comma-separated entries of every header called name, in
  * order, trimmed; at most max of the last ones are kept. */
 static GPtrArray *
-request_client_entries(const struct request *req, const char *name,
-                       size_t max)
+request_client_entries(const struct request *req, const char *name, size_t max)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
 
@@ -46,8 +45,8 @@ request_client_resolve(struct request *req, const struct netaddr *trusted,
     if (!netaddr_list_contains(trusted, n, req->client_addr))
         return; /* whatever it says about itself is not believed */
 
-    xff = request_client_entries(req, "x-forwarded-for",
-                                 LIM_HTTP_FORWARDED_HOPS);
+    xff =
+        request_client_entries(req, "x-forwarded-for", LIM_HTTP_FORWARDED_HOPS);
     for (guint i = xff->len; i > 0; i--) {
         struct netaddr a;
         char text[INET6_ADDRSTRLEN + 8];
