@@ -15,6 +15,7 @@ import subprocess
 import time
 import unittest
 
+import test_frontends  # its run_cgi; a module, so no tests run twice
 from harness import (ENV, NGINX_PORT, NGINX_SH, POSTERN, ROOT, SERVE_PORT,
                      WORK, Client, Process, Response, port_is_free,
                      wait_port, write_config)
@@ -254,6 +255,15 @@ class Https(unittest.TestCase):
         r = login(c)
         self.assertNotIn("Secure", cookie_line(r, "postern"))
         self.assertIsNone(r.header("strict-transport-security"))
+
+    def test_https_on_from_the_web_server_makes_cookies_secure(self):
+        # FastCGI and CGI share the code that reads HTTPS=on
+        for https, secure in (("on", True), ("", False)):
+            status, headers, _ = test_frontends.run_cgi(
+                "GET", "/", extra={"HTTPS": https} if https else None)
+            self.assertEqual(status, 200)
+            self.assertEqual("Secure" in headers["set-cookie"], secure)
+            self.assertEqual("strict-transport-security" in headers, secure)
 
     def test_the_plain_listener_only_redirects_to_https(self):
         for method, status in (("GET", 301), ("HEAD", 301), ("POST", 308)):
