@@ -8,7 +8,7 @@ DATADIR = $(PREFIX)/share/postern
 SYSCONFDIR ?= $(PREFIX)/etc
 VERSION = 0.1.0
 
-PKGS = openssl fcgi libmicrohttpd json-c gmime-3.0 glib-2.0 gumbo
+PKGS = openssl fcgi libmicrohttpd json-c gmime-3.0 glib-2.0 gumbo zlib
 CC ?= cc
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wimplicit-fallthrough
@@ -22,7 +22,7 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 # Debian packages: to build, and to test (servers, browser, tools).
 DEB_BUILD = gcc make pkg-config libssl-dev libfcgi-dev libmicrohttpd-dev \
-	libjson-c-dev libgmime-3.0-dev libgumbo-dev
+	libjson-c-dev libgmime-3.0-dev libgumbo-dev zlib1g-dev
 DEB_TEST = libcmocka-dev dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix \
 	nginx-light openssl python3 curl procps iproute2 clang libclang-rt-14-dev
 
@@ -132,7 +132,8 @@ install: postern
 	install -m 644 static/* $(DESTDIR)$(DATADIR)/static/
 	sed -e 's|^data_dir = .*|data_dir = $(DATADIR)|' conf/postern.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
-	install -m 644 conf/nginx-postern.conf conf/lighttpd-postern.conf conf/postern.service \
+	install -m 644 conf/nginx-postern.conf conf/nginx-postern-proxy.conf \
+		conf/lighttpd-postern.conf conf/postern.service \
 		$(DESTDIR)$(DATADIR)/
 
 uninstall:

@@ -13,7 +13,16 @@
 #include "core/limits.h"
 #include "core/log.h"
 
-enum cfg_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_PATH, T_LIST, T_LOGLEVEL };
+enum cfg_type {
+    T_STR,
+    T_UINT,
+    T_SIZE,
+    T_BOOL,
+    T_PATH,
+    T_LIST,
+    T_LOGLEVEL,
+    T_NETLIST
+};
 
 struct cfg_key {
     const char *name;
@@ -48,6 +57,9 @@ static const struct cfg_key postern_keys[] = {
     K("session_max", T_UINT, session_max, 1, 365 * 86400),
     K("tls_cert", T_PATH, tls_cert, 0, 0),
     K("tls_key", T_PATH, tls_key, 0, 0),
+    K("redirect_listen", T_STR, redirect_host, 0, 0), /* HOST:PORT */
+    K("trusted_proxies", T_NETLIST, trusted_proxies, 0, 0),
+    K("compress", T_BOOL, compress, 0, 0),
     K("allow_any_server", T_BOOL, allow_any_server, 0, 0),
     K("allowed_hosts", T_LIST, allowed_hosts, 0, 0),
     K("log_level", T_LOGLEVEL, log_level, 0, 0),
@@ -88,6 +100,7 @@ cfg_defaults(struct cfg *c)
     c->session_max = 12 * 3600;
     c->log_level = LOG_INFO;
     c->access_log = true;
+    c->compress = true;
 }
 
 /* "25M", "64k", "1G" or plain bytes. */
@@ -209,6 +222,38 @@ cfg_get_value(const struct cfg *c, GKeyFile *kf, const char *section,
     return g_strstrip(value);
 }
 
+/* trusted_proxies = 127.0.0.1; 10.0.0.0/8; ::1 */
+static int
+cfg_parse_netlist(struct cfg *c, GKeyFile *kf, const char *key,
+                  struct err *err)
+{
+    char **list = g_key_file_get_string_list(kf, "postern", key, NULL, NULL);
+    size_t n = list != NULL ? g_strv_length(list) : 0;
+    struct netaddr *nets = g_new0(struct netaddr, n + 1);
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        g_strstrip(list[i]);
+        if (list[i][0] == '\0')
+            continue; /* "a;b;" ends with an empty item */
+        if (!netaddr_parse(list[i], true, &nets[used])) {
+            err_set(err, ERR_CONFIG,
+                    "%s: [postern] %s: \"%s\" is not an IP address or "
+                    "network (like 127.0.0.1, 10.0.0.0/8 or ::1)",
+                    c->path, key, list[i]);
+            g_strfreev(list);
+            g_free(nets);
+            return -1;
+        }
+        used++;
+    }
+    g_strfreev(list);
+    g_free(c->trusted_proxies);
+    c->trusted_proxies = nets;
+    c->n_trusted_proxies = used;
+    return 0;
+}
+
 static int
 cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                 struct err *err)
@@ -241,15 +286,20 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                     c->path, key);
             break;
         }
-        if (strcmp(key, "listen") == 0) {
-            g_free(c->listen_host);
-            c->listen_host = NULL;
-            if (!cfg_parse_hostport(value, &c->listen_host,
-                                    &c->listen_port)) {
+        if (strcmp(key, "listen") == 0 ||
+            strcmp(key, "redirect_listen") == 0) {
+            bool main_port = key[0] == 'l';
+            char **host = main_port ? &c->listen_host : &c->redirect_host;
+
+            g_free(*host);
+            *host = NULL;
+            if (!cfg_parse_hostport(value, host,
+                                    main_port ? &c->listen_port
+                                              : &c->redirect_port)) {
                 err_set(err, ERR_CONFIG,
-                        "%s: [postern] listen: \"%s\" is not HOST:PORT "
+                        "%s: [postern] %s: \"%s\" is not HOST:PORT "
                         "with a port from 1 to 65535",
-                        c->path, value);
+                        c->path, key, value);
                 break;
             }
             rc = 0;
@@ -330,6 +380,9 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
         rc = 0;
         break;
     }
+    case T_NETLIST:
+        rc = cfg_parse_netlist(c, kf, key, err);
+        break;
     case T_LOGLEVEL:
         *(int *)field = log_level_parse(value);
         if (*(int *)field < 0) {
@@ -671,6 +724,11 @@ cfg_load_data(const char *path, const char *data, size_t len,
                 "together", path, c->tls_cert ? "tls_key" : "tls_cert");
         goto fail;
     }
+    if (c->redirect_host != NULL && c->tls_cert == NULL) {
+        err_set(err, ERR_CONFIG, "%s: [postern] redirect_listen: redirects "
+                "to HTTPS, so it needs tls_cert and tls_key", path);
+        goto fail;
+    }
     c->n_servers = servers->len;
     g_ptr_array_add(servers, NULL);
     c->servers = (struct cfg_server **)g_ptr_array_free(servers, FALSE);
@@ -721,6 +779,8 @@ cfg_free(struct cfg **cp)
     g_free(c->data_dir);
     g_free(c->tls_cert);
     g_free(c->tls_key);
+    g_free(c->redirect_host);
+    g_free(c->trusted_proxies);
     g_strfreev(c->allowed_hosts);
     g_free(c);
     *cp = NULL;

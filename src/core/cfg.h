@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include "core/attr.h"
 #include "core/err.h"
+#include "core/netaddr.h"
 
 enum cfg_protocol { CFG_PROTO_IMAP, CFG_PROTO_POP3 };
 enum cfg_tls { CFG_TLS_IMPLICIT, CFG_TLS_STARTTLS, CFG_TLS_NONE };
@@ -58,6 +59,11 @@ struct cfg {
                                  it locks the maildrop and shows a
                                  snapshot, so it goes sooner */
     char *tls_cert, *tls_key;
+    char *redirect_host;      /* NULL: no plain-HTTP listener redirecting */
+    unsigned redirect_port;   /* to HTTPS (redirect_listen) */
+    struct netaddr *trusted_proxies; /* whose X-Forwarded-* are believed */
+    size_t n_trusted_proxies;
+    bool compress;            /* gzip for clients that accept it */
     bool allow_any_server;
     char **allowed_hosts;     /* NULL-terminated; exempt from the SSRF guard */
     int log_level;            /* enum log_level */

@@ -14,6 +14,7 @@
 #define LIM_PAGE_SIZE 200u                  /* messages per page */
 #define LIM_PAGE_INDEX (1u << 24)           /* page number; store clamps */
 #define LIM_SEARCH_QUERY 512u
+#define LIM_HTTP_FORWARDED_HOPS 32u         /* X-Forwarded-For entries read */
 
 /* From mail servers */
 #define LIM_IMAP_LINE (8u * 1024 * 1024)    /* bare SEARCH on huge folders */

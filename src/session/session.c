@@ -266,11 +266,58 @@ session_csrf_token(const struct session *s)
 bool
 session_csrf_ok(const struct session *s, const char *token)
 {
-    /* The length is no secret (every token has it); the bytes are. */
-    if (token == NULL ||
-        strnlen(token, SESSION_CSRF_LEN + 1) != SESSION_CSRF_LEN)
+    char bare[SESSION_CSRF_LEN + 1];
+    bool ok;
+
+    /* The length is no secret (every token has one of two); the bytes
+     * are. */
+    if (!session_csrf_unmask(token, bare))
         return false;
-    return CRYPTO_memcmp(token, s->csrf, SESSION_CSRF_LEN) == 0;
+    ok = CRYPTO_memcmp(bare, s->csrf, SESSION_CSRF_LEN) == 0;
+    OPENSSL_cleanse(bare, sizeof(bare));
+    return ok;
+}
+
+bool
+session_csrf_mask(const char *token, char out[SESSION_CSRF_MASKED_LEN + 1])
+{
+    unsigned char raw[64]; /* mask, then mask XOR token */
+    bool ok = false;
+
+    if (token == NULL ||
+        strnlen(token, SESSION_CSRF_LEN + 1) != SESSION_CSRF_LEN ||
+        !b64url_decode_exact(token, SESSION_CSRF_LEN, raw + 32, 32))
+        goto done;
+    if (RAND_bytes(raw, 32) != 1)
+        goto done;
+    for (size_t i = 0; i < 32; i++)
+        raw[32 + i] ^= raw[i];
+    b64url_encode(raw, sizeof(raw), out);
+    ok = true;
+done:
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ok;
+}
+
+bool
+session_csrf_unmask(const char *sent, char out[SESSION_CSRF_LEN + 1])
+{
+    unsigned char raw[64];
+    size_t n = sent != NULL ? strnlen(sent, SESSION_CSRF_MASKED_LEN + 1) : 0;
+
+    if (n == SESSION_CSRF_LEN) {
+        memcpy(out, sent, SESSION_CSRF_LEN + 1);
+        return true;
+    }
+    if (n != SESSION_CSRF_MASKED_LEN ||
+        !b64url_decode_exact(sent, SESSION_CSRF_MASKED_LEN, raw,
+                             sizeof(raw)))
+        return false;
+    for (size_t i = 0; i < 32; i++)
+        raw[32 + i] ^= raw[i];
+    b64url_encode(raw + 32, 32, out);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return true;
 }
 
 char *

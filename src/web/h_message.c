@@ -306,6 +306,7 @@ h_body(struct request *req, struct response *resp, struct err *err)
     view = view_obj_new(req->arena);
     view_add_str(view, "html", r->body.html->str);
     view_add_str(view, "base", web_app_base_path(req->app));
+    view_add_str(view, "static", req->app->static_url);
     response_set_header(resp, req->arena, "Content-Type",
                         "text/html; charset=utf-8");
     response_set_header(resp, req->arena, "Content-Security-Policy",

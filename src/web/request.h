@@ -44,8 +44,13 @@ struct request {
     bool cookies_parsed;
     const unsigned char *body;  /* NULL when none */
     size_t body_len;
+    /* Who postern serves: as the front end saw the peer, then as a
+     * trusted proxy told (request_client.h); read them through
+     * request_client_addr() and request_client_is_https(). */
     const char *client_addr;    /* "127.0.0.1", never NULL */
     bool is_https;
+    const char *peer_addr;      /* the socket's peer, kept; NULL before */
+    bool client_resolved;       /* request_client_resolve() has run */
     struct kv_list form;        /* urlencoded body, by request_parse_form */
     bool form_parsed;
     struct session *session;    /* set by auth_require(); released with */
