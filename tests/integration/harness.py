@@ -85,6 +85,7 @@ client_timeout = 10
 max_header_bytes = 4k
 max_body_bytes = 64k
 max_upload = 2M
+pop3_idle = 2
 log_level = info
 {extra_postern}
 [server local]
@@ -131,6 +132,49 @@ tls = none
 
 [server down]
 protocol = imap
+host = 127.0.0.1
+port = {DOWN_PORT}
+tls = none
+
+[server pop3-user]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = user
+smtp_host = localhost
+smtp_port = {mail.get('SUBMISSION_PORT', ENV_BASE + 587)}
+address_domain = postern.test
+
+[server pop3-apop]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = apop
+
+[server pop3-plain]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = plain
+
+[server pop3s]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3S_PORT', ENV_BASE + 995)}
+tls = implicit
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+smtp_host = localhost
+smtp_port = {mail.get('SUBMISSION_PORT', ENV_BASE + 587)}
+address_domain = postern.test
+
+[server pop3-down]
+protocol = pop3
 host = 127.0.0.1
 port = {DOWN_PORT}
 tls = none
