@@ -30,6 +30,19 @@ err_clear(struct err *e)
     e->msg[0] = '\0';
 }
 
+void
+err_peer_limit(struct err *e, const char *peer)
+{
+    char msg[sizeof(e->msg)];
+
+    if (e->kind != ERR_LIMIT)
+        return;
+    e->kind = ERR_PROTO;
+    snprintf(msg, sizeof(msg), "%s", e->msg);
+    snprintf(e->msg, sizeof(e->msg), "%.48s sent too much: %.160s", peer,
+             msg);
+}
+
 static const struct {
     int status;
     const char *name;

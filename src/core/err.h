@@ -38,6 +38,12 @@ void err_set_at(struct err *e, enum err_kind kind, const char *where,
 /* Forgets any recorded error. */
 void err_clear(struct err *e);
 
+/* For a failure caused by bytes a mail server sent: a cap they crossed
+ * (ERR_LIMIT) is the server breaking the protocol, ERR_PROTO (502), not a
+ * request of the browser's that was too large (413). The message gets
+ * "peer: " in front. Other kinds are left as they are. */
+void err_peer_limit(struct err *e, const char *peer);
+
 /* HTTP status for the category (DESIGN §3). ERR_NONE maps to 200. */
 int err_http_status(const struct err *e);
 

@@ -98,6 +98,15 @@ imap_conn_fail(struct imap_conn *c, struct err *err)
     return -1;
 }
 
+/* The parser refused what the server sent: a cap crossed there is the
+ * server's failure (502), not a request too large (413). */
+static int
+imap_conn_parse_fail(struct imap_conn *c, struct err *err)
+{
+    err_peer_limit(err, net_conn_peer(c->net));
+    return imap_conn_fail(c, err);
+}
+
 /* Reads until one complete response is parsed. The response stays valid
  * until the next call. */
 static int
@@ -114,7 +123,7 @@ imap_conn_next(struct imap_conn *c, const struct imap_resp **resp_out,
                                  err);
             c->in_start += used;
             if (r == IMAP_FEED_ERROR)
-                return imap_conn_fail(c, err);
+                return imap_conn_parse_fail(c, err);
             if (r == IMAP_FEED_RESPONSE)
                 return 0;
         }
@@ -346,7 +355,7 @@ imap_conn_pump(struct imap_conn *c, const struct imap_resp **resp_out,
                              c->in_end - c->in_start, &used, resp_out, err);
         c->in_start += used;
         if (r == IMAP_FEED_ERROR)
-            return imap_conn_fail(c, err);
+            return imap_conn_parse_fail(c, err);
         return r == IMAP_FEED_RESPONSE ? 1 : 0;
     }
     c->in_start = c->in_end = 0;

@@ -176,8 +176,10 @@ smtp_conn_read_reply(struct smtp_conn *c, int64_t deadline, struct err *err)
             fr = smtp_reply_feed(c->parser, c->in + c->in_start,
                                  c->in_end - c->in_start, &used, &r, err);
             c->in_start += used;
-            if (fr == SMTP_FEED_ERROR)
+            if (fr == SMTP_FEED_ERROR) {
+                err_peer_limit(err, net_conn_peer(c->net));
                 return smtp_conn_fail(c);
+            }
             if (fr == SMTP_FEED_REPLY) {
                 c->reply = r;
                 c->last_code = (int)r->code;
