@@ -47,6 +47,11 @@ static const struct cfg_key postern_keys[] = {
     K("session_max", T_UINT, session_max, 1, 365 * 86400),
     K("tls_cert", T_PATH, tls_cert, 0, 0),
     K("tls_key", T_PATH, tls_key, 0, 0),
+    K("login_fails_per_address", T_UINT, login_fails_per_address, 1,
+      1000000),
+    K("login_fails_per_user", T_UINT, login_fails_per_user, 1, 1000000),
+    K("login_fail_window", T_UINT, login_fail_window, 1, 7 * 86400),
+    K("login_delay_max", T_UINT, login_delay_max, 1, 86400),
     K("allow_any_server", T_BOOL, allow_any_server, 0, 0),
     K("allowed_hosts", T_LIST, allowed_hosts, 0, 0),
     K("log_level", T_LOGLEVEL, log_level, 0, 0),
@@ -83,6 +88,10 @@ cfg_defaults(struct cfg *c)
     c->pool_idle = 300;
     c->session_idle = 1800;
     c->session_max = 12 * 3600;
+    c->login_fails_per_address = 20;
+    c->login_fails_per_user = 5;
+    c->login_fail_window = 900;
+    c->login_delay_max = 900;
     c->log_level = LOG_INFO;
     c->access_log = true;
 }

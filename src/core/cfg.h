@@ -45,6 +45,10 @@ struct cfg {
     unsigned pool_per_session, pool_per_server, pool_total;
     unsigned pool_idle, session_idle, session_max; /* seconds */
     char *tls_cert, *tls_key;
+    unsigned login_fails_per_address; /* failed logins before waits */
+    unsigned login_fails_per_user;
+    unsigned login_fail_window;       /* seconds a failure is remembered */
+    unsigned login_delay_max;         /* seconds: the longest wait */
     bool allow_any_server;
     char **allowed_hosts;     /* NULL-terminated; exempt from the SSRF guard */
     int log_level;            /* enum log_level */

@@ -69,6 +69,9 @@ static const struct {
     [ERR_TIMEOUT] = {504, "timeout", "The mail server did not answer in time."},
     [ERR_ABORTED] = {500, "aborted", "The request was cancelled."},
     [ERR_CONFIG] = {500, "config", "postern is not configured correctly."},
+    [ERR_THROTTLED] = {429, "throttled",
+                       "Too many failed logins. Please wait a moment and "
+                       "try again."},
 };
 
 int

@@ -20,7 +20,8 @@ enum err_kind {
     ERR_CONN,        /* connect, TLS, read, write failed   -> 502 */
     ERR_TIMEOUT,     /* deadline passed                    -> 504 */
     ERR_ABORTED,     /* a sink asked to stop (client went away) */
-    ERR_CONFIG       /* bad configuration: exit status 2 at start-up */
+    ERR_CONFIG,      /* bad configuration: exit status 2 at start-up */
+    ERR_THROTTLED    /* too many failed logins: wait       -> 429 */
 };
 
 struct err {

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "session/pool.h"
+#include "session/throttle.h"
 #include "view/view.h"
 #include "web/app.h"
 #include "web/auth.h"
@@ -82,6 +83,7 @@ h_login(struct request *req, struct response *resp, struct err *err)
     struct session *s;
     char *cookie = NULL;
     struct err lerr = {0};
+    unsigned wait;
 
     if (request_parse_form(req, err) < 0)
         return -1;
@@ -102,6 +104,21 @@ h_login(struct request *req, struct response *resp, struct err *err)
                           "Please enter your user name and password.", 400,
                           err);
 
+    wait = throttle_check(req->app->throttle, req->client_addr, server->name,
+                          user);
+    if (wait > 0) {
+        /* no attempt at all: the mail server never sees the guess */
+        log_info("login of %s on %s from %s: throttled, %u s to wait", user,
+                 server->name, req->client_addr, wait);
+        response_set_header(resp, req->arena, "Retry-After",
+                            arena_printf(req->arena, "%u", wait));
+        if (request_wants_json(req)) {
+            err_set(err, ERR_THROTTLED, "login throttled for %u s", wait);
+            return -1;
+        }
+        return login_form(req, resp, user, server_name,
+                          err_user_text(ERR_THROTTLED), 429, err);
+    }
     s = session_create(req->app->sessions, server, user, password, &cookie,
                        err);
     if (s == NULL)
@@ -114,6 +131,9 @@ h_login(struct request *req, struct response *resp, struct err *err)
     if (auth_with_store(req, s, login_probe, NULL, &lerr) < 0) {
         session_destroy(req->app->sessions, s);
         session_cookie_free(&cookie);
+        if (lerr.kind == ERR_AUTH)
+            throttle_fail(req->app->throttle, req->client_addr,
+                          server->name, user);
         log_info("login of %s on %s failed: %s", user, server->name,
                  lerr.msg);
         if (request_wants_json(req)) {
@@ -125,6 +145,8 @@ h_login(struct request *req, struct response *resp, struct err *err)
                                                 : err_user_text(lerr.kind),
                           err_http_status(&lerr), err);
     }
+    throttle_success(req->app->throttle, req->client_addr, server->name,
+                     user);
     auth_set_session_cookie(req, resp, cookie);
     session_cookie_free(&cookie);
     if (request_wants_json(req)) {

@@ -79,6 +79,10 @@ test_full_file_is_read_in_order(void **state)
     assert_string_equal(c->base_path, "/webmail/");
     assert_int_equal(c->max_upload, 10u * 1024 * 1024);
     assert_string_equal(c->allowed_hosts[1], "mail.lan");
+    assert_int_equal(c->login_fails_per_address, 20); /* the defaults */
+    assert_int_equal(c->login_fails_per_user, 5);
+    assert_int_equal(c->login_fail_window, 900);
+    assert_int_equal(c->login_delay_max, 900);
     assert_string_equal(c->data_dir, "/etc/postern/share");
     assert_int_equal(c->n_servers, 2);
     assert_string_equal(c->servers[0]->name, "first");
@@ -112,6 +116,10 @@ test_bad_values_say_what_is_expected(void **state)
                         "to 256");
     assert_config_error("[postern]\nthreads = 0\n[server a]\nhost = x\n",
                         "[postern] threads:");
+    assert_config_error("[postern]\nlogin_fails_per_user = 0\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] login_fails_per_user: \"0\" is not a "
+                        "number from 1 to 1000000");
     assert_config_error("[postern]\nlisten = 8080\n[server a]\nhost = x\n",
                         "[postern] listen: \"8080\" is not HOST:PORT");
     assert_config_error("[postern]\nlisten = h:70000\n[server a]\nhost = x\n",
