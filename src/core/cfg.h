@@ -22,6 +22,11 @@ struct cfg_server {
     unsigned smtp_port;       /* default: 465 implicit, else 587 */
     enum cfg_tls smtp_tls;
     char *address_domain;     /* NULL: the login name is the address */
+    /* A host a user typed at login (allow_any_server), not a section:
+     * connections to it go through the internal-address guard, exempting
+     * only allowed_hosts (borrowed from the cfg). */
+    bool is_typed;
+    const char *const *allowed_hosts;
 };
 
 struct cfg {
@@ -68,6 +73,21 @@ struct cfg *cfg_load_data(const char *path, const char *data, size_t len,
 
 /* NULL-safe; sets *cfg to NULL. */
 void cfg_free(struct cfg **cfg);
+
+/* A server for what a user typed in the login form's server field when
+ * allow_any_server is on: "host", "host:port", "[v6]" or "[v6]:port".
+ * IMAP over TLS: implicit on 993 (the default), STARTTLS on 143 (no
+ * other choice: a typed host never gets the password in clear); the
+ * system CA store; SMTP submission on the same host, port 587 with
+ * STARTTLS. The name is the text as typed. ERR_INPUT with a message for
+ * the user when it is not that shape (a host name of letters, digits,
+ * '-' and '.', at most 253 bytes, or an address). Free it with
+ * cfg_server_free. */
+struct cfg_server *cfg_server_typed(const struct cfg *cfg, const char *text,
+                                    struct err *err);
+
+/* Frees a server from cfg_server_typed; sets *s to NULL. NULL-safe. */
+void cfg_server_typed_free(struct cfg_server **s);
 
 /* The server called name, or NULL. */
 const struct cfg_server *cfg_server_find(const struct cfg *cfg,

@@ -568,7 +568,8 @@ imap_conn_open(const struct imap_conn_opts *o, struct err *err)
 
     c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
     c->parser = imap_parser_new(&lim);
-    c->net = net_conn_connect(o->host, o->port, deadline, err);
+    c->net = net_conn_connect_guarded(o->host, o->port, o->guard, deadline,
+                                      err);
     if (c->net == NULL)
         goto fail;
     if (o->tls == CFG_TLS_IMPLICIT) {

@@ -15,6 +15,7 @@
 #include "imap/imap_resp.h"
 
 struct imap_conn;
+struct net_guard;
 
 struct imap_conn_opts {
     const char *host;
@@ -23,6 +24,8 @@ struct imap_conn_opts {
     const char *ca_file;       /* NULL: the system store */
     unsigned connect_timeout;  /* seconds */
     unsigned io_timeout;       /* seconds for each read or write */
+    const struct net_guard *guard; /* NULL: any address; else only those
+                                      it allows (a host a user typed) */
 };
 
 /* What the server's last SELECT/EXAMINE said about the mailbox. */

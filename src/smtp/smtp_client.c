@@ -605,7 +605,8 @@ smtp_conn_session(struct smtp_conn *c, const char *user, const char *password,
         g_get_monotonic_time() + (int64_t)o->connect_timeout * G_USEC_PER_SEC;
     char size_param[32] = "";
 
-    c->net = net_conn_connect(o->host, o->port, deadline, err);
+    c->net = net_conn_connect_guarded(o->host, o->port, o->guard, deadline,
+                                      err);
     if (c->net == NULL)
         return smtp_conn_fail(c);
     if (o->tls == CFG_TLS_IMPLICIT) {

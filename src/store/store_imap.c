@@ -13,6 +13,7 @@
 #include "imap/imap_conn.h"
 #include "imap/imap_utf7.h"
 #include "mime/mime_decode.h"
+#include "net/net_guard.h"
 #include "store/store_imap.h"
 
 struct csum {                   /* a cached summary; strings owned */
@@ -1811,6 +1812,7 @@ struct store *
 store_imap_open(const struct store_login *login, struct err *err)
 {
     const struct cfg_server *srv = login->server;
+    struct net_guard guard = {.allowed = srv->allowed_hosts};
     struct imap_conn_opts opts = {
         .host = srv->host,
         .port = srv->port,
@@ -1818,6 +1820,8 @@ store_imap_open(const struct store_login *login, struct err *err)
         .ca_file = srv->ca_file,
         .connect_timeout = login->connect_timeout,
         .io_timeout = login->io_timeout,
+        /* a host a user typed must not lead into the local network */
+        .guard = srv->is_typed ? &guard : NULL,
     };
     struct store_imap *si;
     struct imap_conn *conn;

@@ -80,6 +80,7 @@ h_login(struct request *req, struct response *resp, struct err *err)
     const struct cfg *cfg = req->app->cfg;
     const char *user, *password, *server_name;
     const struct cfg_server *server;
+    struct cfg_server *typed = NULL; /* a host the user typed */
     struct session *s;
     char *cookie = NULL;
     struct err lerr = {0};
@@ -95,14 +96,24 @@ h_login(struct request *req, struct response *resp, struct err *err)
     if (server_name == NULL || *server_name == '\0')
         server_name = cfg->servers[0]->name;
     server = cfg_server_find(cfg, server_name);
+    if (server == NULL && cfg->allow_any_server) {
+        /* checked against internal addresses when it connects */
+        typed = cfg_server_typed(cfg, server_name, &lerr);
+        if (typed == NULL)
+            return login_form(req, resp, user, server_name, lerr.msg, 400,
+                              err);
+        server = typed;
+    }
     if (server == NULL)
         return login_form(req, resp, user, NULL, "Unknown mail server.",
                           400, err);
     if (!login_field_ok(user, LOGIN_MAX_USER) ||
-        !login_field_ok(password, LOGIN_MAX_PASSWORD))
+        !login_field_ok(password, LOGIN_MAX_PASSWORD)) {
+        cfg_server_typed_free(&typed);
         return login_form(req, resp, user, server_name,
                           "Please enter your user name and password.", 400,
                           err);
+    }
 
     wait = throttle_check(req->app->throttle, req->client_addr, server->name,
                           user);
@@ -112,6 +123,7 @@ h_login(struct request *req, struct response *resp, struct err *err)
                  server->name, req->client_addr, wait);
         response_set_header(resp, req->arena, "Retry-After",
                             arena_printf(req->arena, "%u", wait));
+        cfg_server_typed_free(&typed);
         if (request_wants_json(req)) {
             err_set(err, ERR_THROTTLED, "login throttled for %u s", wait);
             return -1;
@@ -121,8 +133,12 @@ h_login(struct request *req, struct response *resp, struct err *err)
     }
     s = session_create(req->app->sessions, server, user, password, &cookie,
                        err);
-    if (s == NULL)
+    if (s == NULL) {
+        cfg_server_typed_free(&typed);
         return -1;
+    }
+    if (typed != NULL)
+        session_own_server(s, typed); /* freed with the session */
     session_unref(&s); /* the table holds it; the request adopts it */
     if (auth_adopt(req, cookie, &s, err) < 0) {
         session_cookie_free(&cookie);
@@ -140,9 +156,11 @@ h_login(struct request *req, struct response *resp, struct err *err)
             *err = lerr;
             return -1;
         }
+        /* ERR_INPUT is in our words (a typed host that leads inside) */
         return login_form(req, resp, user, server_name,
-                          lerr.kind == ERR_AUTH ? "Login failed."
-                                                : err_user_text(lerr.kind),
+                          lerr.kind == ERR_AUTH    ? "Login failed."
+                          : lerr.kind == ERR_INPUT ? lerr.msg
+                                                   : err_user_text(lerr.kind),
                           err_http_status(&lerr), err);
     }
     throttle_success(req->app->throttle, req->client_addr, server->name,

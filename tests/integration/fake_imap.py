@@ -26,18 +26,18 @@ _HARMLESS = {"NOOP", "CAPABILITY", "LOGOUT", "ENABLE", "ID"}
 
 
 class FakeImap:
-    """Listens on 127.0.0.1:port; each connection runs on its own thread
+    """Listens on host:port (127.0.0.1 by default); each connection runs on its own thread
     and reads self.mode when it needs to decide, so a test can switch the
     mode between requests (pooled connections follow)."""
 
-    def __init__(self, port):
+    def __init__(self, port, host="127.0.0.1"):
         self.port = port
         self.mode = "normal"
         self.lock = threading.Lock()
         self.transcripts = []   # bytes each connection sent, in order
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         self.stopping = False
         self.conns = []
