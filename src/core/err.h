@@ -39,6 +39,11 @@ void err_set_at(struct err *e, enum err_kind kind, const char *where,
 /* Forgets any recorded error. */
 void err_clear(struct err *e);
 
+/* Replaces every copy of secret (len bytes, len > 0) in e's message with
+ * "(secret)", also a copy cut short at the message's end (4 bytes or
+ * more): a hostile server may repeat the credentials in its refusal. */
+void err_redact(struct err *e, const char *secret, size_t len);
+
 /* For a failure caused by bytes a mail server sent: a cap they crossed
  * (ERR_LIMIT) is the server breaking the protocol, ERR_PROTO (502), not a
  * request of the browser's that was too large (413). The message gets

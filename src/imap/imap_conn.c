@@ -646,6 +646,8 @@ imap_conn_auth_plain(struct imap_conn *c, const char *user,
     }
     rc = imap_conn_await_tagged(c, tag, "AUTHENTICATE", NULL, NULL, err);
 out:
+    if (rc < 0)
+        err_redact(err, b64, strlen(b64)); /* a server that echoes it */
     imap_cmd_free(&cmd);
     OPENSSL_cleanse(b64, strlen(b64));
     g_free(b64);
@@ -679,6 +681,8 @@ imap_conn_login(struct imap_conn *c, const char *user, const char *password,
         rc = imap_conn_run(c, cmd, NULL, NULL, err);
     }
     if (rc < 0) {
+        /* a hostile server may repeat the password in its refusal */
+        err_redact(err, password, strlen(password));
         if (err->kind == ERR_REFUSED) {
             /* keep the server's words for the log, not the user's input */
             err->kind = ERR_AUTH;

@@ -513,6 +513,8 @@ pop3_conn_auth_plain(struct pop3_conn *c, const char *user,
         rc = 0;
     }
 out:
+    if (rc < 0)
+        err_redact(err, b64, strlen(b64)); /* a server that echoes it */
     OPENSSL_cleanse(b64, strlen(b64));
     g_free(b64);
     g_string_free(line, TRUE);
@@ -596,6 +598,8 @@ pop3_conn_login(struct pop3_conn *c, const char *user, const char *password,
     default:
         xassert_unreached();
     }
+    if (rc < 0)
+        err_redact(err, password, strlen(password)); /* echoed back */
     if (rc < 0 && err->kind == ERR_REFUSED) {
         /* RFC 2449 §8.1 IN-USE, RFC 3206 SYS/...: not the credentials */
         if (strcmp(c->last_code, "IN-USE") != 0 &&

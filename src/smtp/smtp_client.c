@@ -462,6 +462,14 @@ smtp_conn_auth(struct smtp_conn *c, const char *user, const char *password,
     err_set(err, ERR_UNSUPPORTED, "%s offers AUTH but neither PLAIN nor LOGIN",
             net_conn_peer(c->net));
 out:
+    /* a server that repeats what it got must not put it in our logs */
+    if (rc < 0) {
+        err_redact(err, password, strlen(password));
+        if (b64 != NULL)
+            err_redact(err, b64, strlen(b64));
+        if (b64_pass != NULL)
+            err_redact(err, b64_pass, strlen(b64_pass));
+    }
     smtp_secret_free(&b64);
     smtp_secret_free(&b64_pass);
     return rc;

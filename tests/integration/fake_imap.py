@@ -162,6 +162,11 @@ class _Session:
                     self.send(b"* OK still plain text\r\n")
                 else:
                     self.send(tag + b" BAD unknown command\r\n")
+            elif v in ("LOGIN", "AUTHENTICATE") and mode == "echo":
+                # refuses, and repeats the credentials back in its reply
+                args = ln.split(b" ", 2)[2] if len(parts) > 2 else b""
+                self.send(tag + b" NO [AUTHENTICATIONFAILED] you said " +
+                          args + b"\r\n")
             elif v in ("LOGIN", "AUTHENTICATE"):
                 logged_in = True
                 self.send(tag + b" OK logged in\r\n")
