@@ -1,6 +1,7 @@
 /* imap_conn.c - the IMAP connection state machine over net_conn: greeting,
  * STARTTLS, capabilities, login, tagged commands, selected-mailbox state.
  * Layer: imap. Trust: the server is UNTRUSTED; the parser enforces limits. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -558,6 +559,38 @@ imap_conn_starttls(struct imap_conn *c, const struct imap_conn_opts *o,
     return imap_conn_simple(c, "CAPABILITY", err);
 }
 
+/* RFC 2971 ID with x-originating-ip (Dovecot reads it from trusted
+ * networks, login_trusted_networks). The address is re-spelled by
+ * inet_ntop, so only our own bytes reach the command. */
+static int
+imap_conn_send_id(struct imap_conn *c, const char *client_addr,
+                  struct err *err)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    char canon[INET6_ADDRSTRLEN];
+    struct imap_cmd *cmd;
+    char *args;
+    int af;
+    struct err ierr = {0};
+
+    if (client_addr == NULL || !(c->caps & IMAP_CAP_ID))
+        return 0;
+    af = strchr(client_addr, ':') != NULL ? AF_INET6 : AF_INET;
+    if (inet_pton(af, client_addr, bin) != 1 ||
+        inet_ntop(af, bin, canon, sizeof(canon)) == NULL)
+        return 0; /* not an address (CGI without REMOTE_ADDR): no ID */
+    cmd = imap_conn_cmd_new(c, "ID");
+    args = g_strdup_printf("(\"name\" \"postern\" \"x-originating-ip\" "
+                           "\"%s\")", canon);
+    imap_cmd_add_raw(cmd, args);
+    g_free(args);
+    if (imap_conn_run(c, cmd, NULL, NULL, &ierr) < 0 && c->broken) {
+        *err = ierr;
+        return -1;
+    }
+    return 0; /* NO or BAD to ID: the server just does not care */
+}
+
 struct imap_conn *
 imap_conn_open(const struct imap_conn_opts *o, struct err *err)
 {
@@ -594,6 +627,8 @@ imap_conn_open(const struct imap_conn_opts *o, struct err *err)
                 o->port);
         goto fail;
     }
+    if (imap_conn_send_id(c, o->client_addr, err) < 0)
+        goto fail;
     return c;
 fail:
     imap_conn_close(&c);

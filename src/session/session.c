@@ -252,6 +252,13 @@ session_server(const struct session *s)
 }
 
 void
+session_set_client_addr(struct session *s, const char *addr)
+{
+    g_strlcpy(s->client_addr, addr != NULL ? addr : "",
+              sizeof(s->client_addr));
+}
+
+void
 session_own_server(struct session *s, struct cfg_server *server)
 {
     xassert(server == s->server && s->owned_server == NULL);

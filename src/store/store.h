@@ -197,6 +197,8 @@ struct store_login {
     const char *user;
     const char *password;
     unsigned connect_timeout, io_timeout; /* seconds */
+    const char *client_addr;  /* the browser's address at login, for the
+                                 server's own throttling; may be NULL */
 };
 
 /* Opens a connection to login->server and logs in. ERR_AUTH when the server

@@ -1822,6 +1822,7 @@ store_imap_open(const struct store_login *login, struct err *err)
         .io_timeout = login->io_timeout,
         /* a host a user typed must not lead into the local network */
         .guard = srv->is_typed ? &guard : NULL,
+        .client_addr = login->client_addr,
     };
     struct store_imap *si;
     struct imap_conn *conn;

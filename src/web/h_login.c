@@ -139,6 +139,7 @@ h_login(struct request *req, struct response *resp, struct err *err)
     }
     if (typed != NULL)
         session_own_server(s, typed); /* freed with the session */
+    session_set_client_addr(s, req->client_addr);
     session_unref(&s); /* the table holds it; the request adopts it */
     if (auth_adopt(req, cookie, &s, err) < 0) {
         session_cookie_free(&cookie);

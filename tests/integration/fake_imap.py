@@ -134,6 +134,8 @@ class _Session:
         caps = b"IMAP4rev1"
         if mode in STARTTLS_MODES and mode != "starttls-omitted":
             caps += b" STARTTLS"
+        if mode == "id":
+            caps += b" ID"  # otherwise a normal server
         if mode == "starttls-omitted":
             # said in the greeting's text, not in the capability list
             self.send(b"* OK IMAP4rev1 fake ready (STARTTLS soon)\r\n")

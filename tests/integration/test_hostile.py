@@ -149,6 +149,20 @@ class Hostile(unittest.TestCase):
         self.login("hostile-tls")
         self.assertIn(b"STARTTLS", FAKE.received())
 
+    def test_the_client_address_goes_to_the_server_with_id_before_login(self):
+        FAKE.mode = "id"
+        _, r = self.login("hostile")
+        self.assertEqual(r.status, 303)
+        got = FAKE.received()
+        want = b'ID ("name" "postern" "x-originating-ip" "127.0.0.1")\r\n'
+        self.assertIn(want, got)
+        self.assertLess(got.index(want), got.index(b" LOGIN "))
+        # a server without ID is not asked
+        FAKE.clear()
+        FAKE.mode = "normal"
+        self.login("hostile")
+        self.assertNotIn(b" ID ", FAKE.received())
+
     def test_memory_stays_bounded_through_every_attack(self):
         for _ in range(2):
             for mode in ("greet-endless", "greet-literal", "greet-deep"):
