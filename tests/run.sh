@@ -20,7 +20,7 @@ stop_leftovers() {
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
     # only this checkout's: other checkouts may be running their own suites
-    pkill -f "$PWD/build(-asan)?/it/[a-z]*/postern.conf" 2>/dev/null
+    pkill -f "$PWD/build(-asan)?/it/[a-z]*/([a-z-]*-)?postern.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM

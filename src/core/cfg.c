@@ -60,6 +60,11 @@ static const struct cfg_key postern_keys[] = {
     K("redirect_listen", T_STR, redirect_host, 0, 0), /* HOST:PORT */
     K("trusted_proxies", T_NETLIST, trusted_proxies, 0, 0),
     K("compress", T_BOOL, compress, 0, 0),
+    K("login_fails_per_address", T_UINT, login_fails_per_address, 1,
+      1000000),
+    K("login_fails_per_user", T_UINT, login_fails_per_user, 1, 1000000),
+    K("login_fail_window", T_UINT, login_fail_window, 1, 7 * 86400),
+    K("login_delay_max", T_UINT, login_delay_max, 1, 86400),
     K("allow_any_server", T_BOOL, allow_any_server, 0, 0),
     K("allowed_hosts", T_LIST, allowed_hosts, 0, 0),
     K("log_level", T_LOGLEVEL, log_level, 0, 0),
@@ -98,6 +103,10 @@ cfg_defaults(struct cfg *c)
     c->pop3_idle = 30;
     c->session_idle = 1800;
     c->session_max = 12 * 3600;
+    c->login_fails_per_address = 20;
+    c->login_fails_per_user = 5;
+    c->login_fail_window = 900;
+    c->login_delay_max = 900;
     c->log_level = LOG_INFO;
     c->access_log = true;
     c->compress = true;
@@ -186,6 +195,25 @@ cfg_is_hostname(const char *s)
             return false;
     }
     return true;
+}
+
+/* An allowed_hosts entry: a host name, an address, or ADDR/BITS. */
+static bool
+cfg_is_host_or_range(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    char *host;
+    bool ok;
+
+    if (slash == NULL)
+        return cfg_is_hostname(s);
+    if (slash[1] == '\0' || strlen(slash + 1) > 3 ||
+        strspn(slash + 1, "0123456789") != strlen(slash + 1))
+        return false;
+    host = g_strndup(s, (size_t)(slash - s));
+    ok = cfg_is_hostname(host);
+    g_free(host);
+    return ok;
 }
 
 /* A relative path in the file is relative to the file's own folder, so a
@@ -363,10 +391,10 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
 
         for (char **p = list; p != NULL && *p != NULL; p++) {
             g_strstrip(*p);
-            if (!cfg_is_hostname(*p)) {
+            if (!cfg_is_host_or_range(*p)) {
                 err_set(err, ERR_CONFIG,
-                        "%s: [postern] %s: \"%s\" is not a host name or "
-                        "address",
+                        "%s: [postern] %s: \"%s\" is not a host name, "
+                        "address or ADDRESS/BITS range",
                         c->path, key, *p);
                 g_strfreev(list);
                 list = NULL;
@@ -784,6 +812,98 @@ cfg_free(struct cfg **cp)
     g_strfreev(c->allowed_hosts);
     g_free(c);
     *cp = NULL;
+}
+
+/* A host name as RFC 1123 spells one, or something inet_pton or
+ * inet_aton may read (the guard judges the address it becomes). */
+static bool
+cfg_typed_host_ok(const char *h, size_t n)
+{
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+
+        if (!g_ascii_isalnum(ch) && ch != '-' && ch != '.')
+            return false;
+    }
+    return h[0] != '-' && h[0] != '.';
+}
+
+static bool
+cfg_typed_v6_ok(const char *h, size_t n)
+{
+    if (n == 0 || n > 45)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = h[i];
+
+        if (!g_ascii_isxdigit(ch) && ch != ':' && ch != '.')
+            return false;
+    }
+    return true;
+}
+
+struct cfg_server *
+cfg_server_typed(const struct cfg *cfg, const char *text, struct err *err)
+{
+    const char *host = text, *port_s = NULL, *end;
+    size_t host_len;
+    unsigned long long port = 993;
+    struct cfg_server *s;
+
+    if (text[0] == '[') {
+        end = strchr(text, ']');
+        if (end == NULL || !cfg_typed_v6_ok(text + 1,
+                                            (size_t)(end - text - 1)))
+            goto bad;
+        host = text + 1;
+        host_len = (size_t)(end - host);
+        if (end[1] == ':')
+            port_s = end + 2;
+        else if (end[1] != '\0')
+            goto bad;
+    } else {
+        end = strchr(text, ':');
+        host_len = end != NULL ? (size_t)(end - text) : strlen(text);
+        if (end != NULL)
+            port_s = end + 1;
+        if (!cfg_typed_host_ok(text, host_len))
+            goto bad;
+    }
+    if (port_s != NULL &&
+        (!cfg_parse_uint(port_s, &port) || port == 0 || port > 65535))
+        goto bad;
+
+    s = g_new0(struct cfg_server, 1);
+    s->name = g_strdup(text);
+    s->protocol = CFG_PROTO_IMAP;
+    s->host = g_strndup(host, host_len);
+    s->port = (unsigned)port;
+    s->tls = port == 143 ? CFG_TLS_STARTTLS : CFG_TLS_IMPLICIT;
+    s->smtp_host = g_strdup(s->host);
+    s->smtp_port = 587;
+    s->smtp_tls = CFG_TLS_STARTTLS;
+    s->is_typed = true;
+    s->allowed_hosts = (const char *const *)cfg->allowed_hosts;
+    return s;
+bad:
+    err_set(err, ERR_INPUT, "\"%.100s\" is not a mail server: type a "
+            "host name, or host:port (993 for IMAPS, 143 for STARTTLS)",
+            text);
+    return NULL;
+}
+
+void
+cfg_server_typed_free(struct cfg_server **sp)
+{
+    struct cfg_server *s = *sp;
+
+    if (s == NULL)
+        return;
+    xassert(s->is_typed);
+    cfg_server_free(s);
+    *sp = NULL;
 }
 
 const struct cfg_server *

@@ -33,6 +33,11 @@ struct cfg_server {
     char *address_domain;     /* NULL: the login name is the address */
     enum cfg_pop3_auth pop3_auth;
     bool apop;                /* auto may use APOP (RFC 1939 §7) */
+    /* A host a user typed at login (allow_any_server), not a section:
+     * connections to it go through the internal-address guard, exempting
+     * only allowed_hosts (borrowed from the cfg). */
+    bool is_typed;
+    const char *const *allowed_hosts;
 };
 
 struct cfg {
@@ -64,6 +69,10 @@ struct cfg {
     struct netaddr *trusted_proxies; /* whose X-Forwarded-* are believed */
     size_t n_trusted_proxies;
     bool compress;            /* gzip for clients that accept it */
+    unsigned login_fails_per_address; /* failed logins before waits */
+    unsigned login_fails_per_user;
+    unsigned login_fail_window;       /* seconds a failure is remembered */
+    unsigned login_delay_max;         /* seconds: the longest wait */
     bool allow_any_server;
     char **allowed_hosts;     /* NULL-terminated; exempt from the SSRF guard */
     int log_level;            /* enum log_level */
@@ -83,6 +92,21 @@ struct cfg *cfg_load_data(const char *path, const char *data, size_t len,
 
 /* NULL-safe; sets *cfg to NULL. */
 void cfg_free(struct cfg **cfg);
+
+/* A server for what a user typed in the login form's server field when
+ * allow_any_server is on: "host", "host:port", "[v6]" or "[v6]:port".
+ * IMAP over TLS: implicit on 993 (the default), STARTTLS on 143 (no
+ * other choice: a typed host never gets the password in clear); the
+ * system CA store; SMTP submission on the same host, port 587 with
+ * STARTTLS. The name is the text as typed. ERR_INPUT with a message for
+ * the user when it is not that shape (a host name of letters, digits,
+ * '-' and '.', at most 253 bytes, or an address). Free it with
+ * cfg_server_free. */
+struct cfg_server *cfg_server_typed(const struct cfg *cfg, const char *text,
+                                    struct err *err);
+
+/* Frees a server from cfg_server_typed; sets *s to NULL. NULL-safe. */
+void cfg_server_typed_free(struct cfg_server **s);
 
 /* The server called name, or NULL. */
 const struct cfg_server *cfg_server_find(const struct cfg *cfg,

@@ -1,6 +1,7 @@
 /* err.c - error records and their mapping to HTTP statuses and user text.
  * Layer: core. Trust: messages may quote untrusted bytes; they go to logs only. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,54 @@ err_clear(struct err *e)
     e->msg[0] = '\0';
 }
 
+void
+err_redact(struct err *e, const char *secret, size_t len)
+{
+    static const char mark[] = "(secret)";
+    char out[sizeof(e->msg)];
+    size_t i = 0, o = 0, n;
+
+    if (e == NULL || secret == NULL || len == 0)
+        return;
+    n = strlen(e->msg);
+    while (i < n && o + 1 < sizeof(out)) {
+        size_t left = n - i;
+        bool whole = left >= len && memcmp(e->msg + i, secret, len) == 0;
+        bool cut = !whole && left >= 4 && left < len &&
+                   memcmp(e->msg + i, secret, left) == 0;
+
+        if (whole || cut) {
+            size_t m = sizeof(mark) - 1;
+
+            if (o + m >= sizeof(out))
+                break;
+            memcpy(out + o, mark, m);
+            o += m;
+            i += whole ? len : left;
+            continue;
+        }
+        out[o++] = e->msg[i++];
+    }
+    out[o] = '\0';
+    memcpy(e->msg, out, o + 1);
+    /* nothing of the secret stays behind in the stack copy */
+    memset(out, 0, sizeof(out));
+    __asm__ __volatile__("" : : "r"(out) : "memory");
+}
+
+void
+err_peer_limit(struct err *e, const char *peer)
+{
+    char msg[sizeof(e->msg)];
+
+    if (e->kind != ERR_LIMIT)
+        return;
+    e->kind = ERR_PROTO;
+    snprintf(msg, sizeof(msg), "%s", e->msg);
+    snprintf(e->msg, sizeof(e->msg), "%.48s sent too much: %.160s", peer,
+             msg);
+}
+
 static const struct {
     int status;
     const char *name;
@@ -56,6 +105,9 @@ static const struct {
     [ERR_TIMEOUT] = {504, "timeout", "The mail server did not answer in time."},
     [ERR_ABORTED] = {500, "aborted", "The request was cancelled."},
     [ERR_CONFIG] = {500, "config", "postern is not configured correctly."},
+    [ERR_THROTTLED] = {429, "throttled",
+                       "Too many failed logins. Please wait a moment and "
+                       "try again."},
 };
 
 int

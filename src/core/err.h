@@ -20,7 +20,8 @@ enum err_kind {
     ERR_CONN,        /* connect, TLS, read, write failed   -> 502 */
     ERR_TIMEOUT,     /* deadline passed                    -> 504 */
     ERR_ABORTED,     /* a sink asked to stop (client went away) */
-    ERR_CONFIG       /* bad configuration: exit status 2 at start-up */
+    ERR_CONFIG,      /* bad configuration: exit status 2 at start-up */
+    ERR_THROTTLED    /* too many failed logins: wait       -> 429 */
 };
 
 struct err {
@@ -37,6 +38,17 @@ void err_set_at(struct err *e, enum err_kind kind, const char *where,
 
 /* Forgets any recorded error. */
 void err_clear(struct err *e);
+
+/* Replaces every copy of secret (len bytes, len > 0) in e's message with
+ * "(secret)", also a copy cut short at the message's end (4 bytes or
+ * more): a hostile server may repeat the credentials in its refusal. */
+void err_redact(struct err *e, const char *secret, size_t len);
+
+/* For a failure caused by bytes a mail server sent: a cap they crossed
+ * (ERR_LIMIT) is the server breaking the protocol, ERR_PROTO (502), not a
+ * request of the browser's that was too large (413). The message gets
+ * "peer: " in front. Other kinds are left as they are. */
+void err_peer_limit(struct err *e, const char *peer);
 
 /* HTTP status for the category (DESIGN §3). ERR_NONE maps to 200. */
 int err_http_status(const struct err *e);

@@ -7,6 +7,10 @@
 #define LIM_HTTP_URL (8u * 1024)            /* request line / URL */
 #define LIM_HTTP_HEADERS (16u * 1024)       /* all headers together */
 #define LIM_HTTP_HEADER_COUNT 100u          /* header fields per request */
+#define LIM_HTTP_DISCARD (4u * 1024 * 1024) /* body bytes read and dropped
+                                               past the cap so a 413 can be
+                                               sent; beyond, the connection
+                                               is just closed */
 #define LIM_FORM_URLENCODED (1u * 1024 * 1024)
 #define LIM_FORM_FIELDS 2000u               /* fields in one query or form */
 #define LIM_COOKIES 50u                     /* cookies in one request */
@@ -15,6 +19,8 @@
 #define LIM_PAGE_INDEX (1u << 24)           /* page number; store clamps */
 #define LIM_SEARCH_QUERY 512u
 #define LIM_HTTP_FORWARDED_HOPS 32u         /* X-Forwarded-For entries read */
+#define LIM_THROTTLE_ENTRIES 100000u        /* addresses + users counted for
+                                               login throttling (~100 B each) */
 
 /* From mail servers */
 #define LIM_IMAP_LINE (8u * 1024 * 1024)    /* bare SEARCH on huge folders */

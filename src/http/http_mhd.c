@@ -17,6 +17,7 @@
 
 #include "core/arena.h"
 #include "core/cfg.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/limits.h"
 #include "http/http.h"
@@ -43,6 +44,7 @@ struct mhd_ctx {
     bool started;
     bool queued;
     unsigned long long sent;
+    size_t discarded;        /* body bytes dropped after going over the cap */
 };
 
 static void
@@ -197,6 +199,17 @@ mhd_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
         *upload_data_size = 0; /* refused already: drain and drop */
         return MHD_YES;
     }
+    if (ctx->err.kind != ERR_NONE) {
+        /* A body without Content-Length went over the cap. libmicrohttpd
+         * takes no response while it hands us upload data, so the rest is
+         * read and dropped until the end, where the 413 goes out; a body
+         * that goes on and on is cut off instead. */
+        if (*upload_data_size == 0)
+            return mhd_reject(conn, ctx);
+        ctx->discarded += *upload_data_size;
+        *upload_data_size = 0;
+        return ctx->discarded > LIM_HTTP_DISCARD ? MHD_NO : MHD_YES;
+    }
     if (*upload_data_size > 0) {
         if (ctx->body == NULL) {
             ctx->body = g_string_sized_new(*upload_data_size);
@@ -205,8 +218,9 @@ mhd_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
         if (ctx->body->len + *upload_data_size > ctx->body_max) {
             err_set(&ctx->err, ERR_LIMIT, "body over %zu bytes",
                     ctx->body_max);
+            ctx->discarded = *upload_data_size;
             *upload_data_size = 0;
-            return mhd_reject(conn, ctx);
+            return MHD_YES;
         }
         g_string_append_len(ctx->body, upload_data,
                             (gssize)*upload_data_size);

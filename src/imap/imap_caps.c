@@ -33,6 +33,7 @@ static const struct {
     {"LITERAL-", IMAP_CAP_LITERAL_MINUS},
     {"IDLE", IMAP_CAP_IDLE},
     {"NAMESPACE", IMAP_CAP_NAMESPACE},
+    {"ID", IMAP_CAP_ID},
 };
 
 uint32_t

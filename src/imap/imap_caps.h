@@ -29,7 +29,8 @@ enum imap_cap {
     IMAP_CAP_LITERAL_PLUS = 1u << 18,
     IMAP_CAP_LITERAL_MINUS = 1u << 19,
     IMAP_CAP_IDLE = 1u << 20,
-    IMAP_CAP_NAMESPACE = 1u << 21
+    IMAP_CAP_NAMESPACE = 1u << 21,
+    IMAP_CAP_ID = 1u << 22
 };
 
 /* The bit for one capability name (case-insensitive), 0 if not one of

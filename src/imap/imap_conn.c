@@ -1,6 +1,7 @@
 /* imap_conn.c - the IMAP connection state machine over net_conn: greeting,
  * STARTTLS, capabilities, login, tagged commands, selected-mailbox state.
  * Layer: imap. Trust: the server is UNTRUSTED; the parser enforces limits. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,6 +99,15 @@ imap_conn_fail(struct imap_conn *c, struct err *err)
     return -1;
 }
 
+/* The parser refused what the server sent: a cap crossed there is the
+ * server's failure (502), not a request too large (413). */
+static int
+imap_conn_parse_fail(struct imap_conn *c, struct err *err)
+{
+    err_peer_limit(err, net_conn_peer(c->net));
+    return imap_conn_fail(c, err);
+}
+
 /* Reads until one complete response is parsed. The response stays valid
  * until the next call. */
 static int
@@ -114,7 +124,7 @@ imap_conn_next(struct imap_conn *c, const struct imap_resp **resp_out,
                                  err);
             c->in_start += used;
             if (r == IMAP_FEED_ERROR)
-                return imap_conn_fail(c, err);
+                return imap_conn_parse_fail(c, err);
             if (r == IMAP_FEED_RESPONSE)
                 return 0;
         }
@@ -346,7 +356,7 @@ imap_conn_pump(struct imap_conn *c, const struct imap_resp **resp_out,
                              c->in_end - c->in_start, &used, resp_out, err);
         c->in_start += used;
         if (r == IMAP_FEED_ERROR)
-            return imap_conn_fail(c, err);
+            return imap_conn_parse_fail(c, err);
         return r == IMAP_FEED_RESPONSE ? 1 : 0;
     }
     c->in_start = c->in_end = 0;
@@ -549,6 +559,38 @@ imap_conn_starttls(struct imap_conn *c, const struct imap_conn_opts *o,
     return imap_conn_simple(c, "CAPABILITY", err);
 }
 
+/* RFC 2971 ID with x-originating-ip (Dovecot reads it from trusted
+ * networks, login_trusted_networks). The address is re-spelled by
+ * inet_ntop, so only our own bytes reach the command. */
+static int
+imap_conn_send_id(struct imap_conn *c, const char *client_addr,
+                  struct err *err)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    char canon[INET6_ADDRSTRLEN];
+    struct imap_cmd *cmd;
+    char *args;
+    int af;
+    struct err ierr = {0};
+
+    if (client_addr == NULL || !(c->caps & IMAP_CAP_ID))
+        return 0;
+    af = strchr(client_addr, ':') != NULL ? AF_INET6 : AF_INET;
+    if (inet_pton(af, client_addr, bin) != 1 ||
+        inet_ntop(af, bin, canon, sizeof(canon)) == NULL)
+        return 0; /* not an address (CGI without REMOTE_ADDR): no ID */
+    cmd = imap_conn_cmd_new(c, "ID");
+    args = g_strdup_printf("(\"name\" \"postern\" \"x-originating-ip\" "
+                           "\"%s\")", canon);
+    imap_cmd_add_raw(cmd, args);
+    g_free(args);
+    if (imap_conn_run(c, cmd, NULL, NULL, &ierr) < 0 && c->broken) {
+        *err = ierr;
+        return -1;
+    }
+    return 0; /* NO or BAD to ID: the server just does not care */
+}
+
 struct imap_conn *
 imap_conn_open(const struct imap_conn_opts *o, struct err *err)
 {
@@ -559,7 +601,8 @@ imap_conn_open(const struct imap_conn_opts *o, struct err *err)
 
     c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
     c->parser = imap_parser_new(&lim);
-    c->net = net_conn_connect(o->host, o->port, deadline, err);
+    c->net = net_conn_connect_guarded(o->host, o->port, o->guard, deadline,
+                                      err);
     if (c->net == NULL)
         goto fail;
     if (o->tls == CFG_TLS_IMPLICIT) {
@@ -584,6 +627,8 @@ imap_conn_open(const struct imap_conn_opts *o, struct err *err)
                 o->port);
         goto fail;
     }
+    if (imap_conn_send_id(c, o->client_addr, err) < 0)
+        goto fail;
     return c;
 fail:
     imap_conn_close(&c);
@@ -636,6 +681,8 @@ imap_conn_auth_plain(struct imap_conn *c, const char *user,
     }
     rc = imap_conn_await_tagged(c, tag, "AUTHENTICATE", NULL, NULL, err);
 out:
+    if (rc < 0)
+        err_redact(err, b64, strlen(b64)); /* a server that echoes it */
     imap_cmd_free(&cmd);
     OPENSSL_cleanse(b64, strlen(b64));
     g_free(b64);
@@ -669,6 +716,8 @@ imap_conn_login(struct imap_conn *c, const char *user, const char *password,
         rc = imap_conn_run(c, cmd, NULL, NULL, err);
     }
     if (rc < 0) {
+        /* a hostile server may repeat the password in its refusal */
+        err_redact(err, password, strlen(password));
         if (err->kind == ERR_REFUSED) {
             /* keep the server's words for the log, not the user's input */
             err->kind = ERR_AUTH;

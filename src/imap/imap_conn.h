@@ -15,6 +15,7 @@
 #include "imap/imap_resp.h"
 
 struct imap_conn;
+struct net_guard;
 
 struct imap_conn_opts {
     const char *host;
@@ -23,6 +24,11 @@ struct imap_conn_opts {
     const char *ca_file;       /* NULL: the system store */
     unsigned connect_timeout;  /* seconds */
     unsigned io_timeout;       /* seconds for each read or write */
+    const struct net_guard *guard; /* NULL: any address; else only those
+                                      it allows (a host a user typed) */
+    const char *client_addr;   /* the browser's address, sent before login
+                                  as ID x-originating-ip (RFC 2971) when
+                                  the server offers ID; NULL or "": none */
 };
 
 /* What the server's last SELECT/EXAMINE said about the mailbox. */
@@ -40,7 +46,9 @@ typedef int imap_untagged_fn(void *ctx, const struct imap_resp *resp,
                              struct err *err);
 
 /* Connects, does TLS (implicit, or STARTTLS that must be offered: no
- * silent downgrade), reads the greeting and the capabilities. */
+ * silent downgrade), reads the greeting and the capabilities, and sends
+ * ID with the client's address when the server offers ID (so Dovecot's
+ * auth penalty hits that address, not postern's; a refused ID is fine). */
 struct imap_conn *imap_conn_open(const struct imap_conn_opts *opts,
                                  struct err *err);
 

@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "net/net_conn.h"
+#include "net/net_guard.h"
 #include "net/net_tls.h"
 
 struct net_conn {
@@ -422,11 +423,20 @@ struct net_conn *
 net_conn_connect(const char *host, unsigned port, int64_t deadline_us,
                  struct err *err)
 {
+    return net_conn_connect_guarded(host, port, NULL, deadline_us, err);
+}
+
+struct net_conn *
+net_conn_connect_guarded(const char *host, unsigned port,
+                         const struct net_guard *guard, int64_t deadline_us,
+                         struct err *err)
+{
     int64_t start_us = g_get_monotonic_time();
     char *peer;
     struct addrinfo *res = NULL;
-    size_t n_addr = 0, i = 0;
+    size_t n_addr = 0, i = 0, n_refused = 0;
     int fd = -1, family = AF_UNSPEC, last_errno = 0;
+    char refused[INET6_ADDRSTRLEN + 32] = "";
     struct net_conn *c;
 
     xassert(host != NULL);
@@ -447,6 +457,14 @@ net_conn_connect(const char *host, unsigned port, int64_t deadline_us,
         int64_t now = g_get_monotonic_time();
         int e = 0;
 
+        /* Checked here, on the very address connected to next: a name
+         * cannot pass with one address and connect to another. */
+        if (!net_guard_allows(guard, host, ai->ai_addr)) {
+            if (n_refused++ == 0)
+                net_guard_addr_str(ai->ai_addr, refused, sizeof(refused));
+            continue;
+        }
+
         if (now >= deadline_us && i > 0)
             break;
         /* Each address gets an equal share of what is left; one that
@@ -461,6 +479,14 @@ net_conn_connect(const char *host, unsigned port, int64_t deadline_us,
             last_errno = e;
     }
     freeaddrinfo(res);
+    if (fd < 0 && n_refused == n_addr) {
+        err_set(err, ERR_INPUT, "%s leads to %s, an internal address "
+                "(loopback, private or link-local): postern connects to such "
+                "mail servers only when allowed_hosts lists them", host,
+                refused);
+        g_free(peer);
+        return NULL;
+    }
     if (fd < 0) {
         if (last_errno == ETIMEDOUT || last_errno == 0)
             net_conn_set_timeout(err, "connect to", peer, start_us,

@@ -45,6 +45,16 @@ ATTR_NODISCARD struct net_conn *net_conn_connect(const char *host,
                                                  int64_t deadline_us,
                                                  struct err *err);
 
+struct net_guard;
+
+/* The same, connecting only to addresses guard allows (net_guard.h),
+ * each checked right before its connect. When guard refuses every address
+ * host resolved to: ERR_INPUT "HOST leads to ADDR, an internal address ...".
+ * guard NULL allows all (net_conn_connect). */
+ATTR_NODISCARD struct net_conn *net_conn_connect_guarded(
+    const char *host, unsigned port, const struct net_guard *guard,
+    int64_t deadline_us, struct err *err);
+
 /* TLS handshake on a plain connection: right after connect for implicit
  * TLS, or after the protocol said go for STARTTLS. TLS 1.2 or newer; SNI set
  * unless the name is an IP literal; the chain is verified against

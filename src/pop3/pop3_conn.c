@@ -82,8 +82,11 @@ pop3_conn_status(struct pop3_conn *c, struct pop3_reply *r, struct err *err)
             res = pop3_parser_feed(c->parser, c->in + c->in_start,
                                    c->in_end - c->in_start, &used, r, err);
             c->in_start += used;
-            if (res == POP3_FEED_ERROR)
+            if (res == POP3_FEED_ERROR) {
+                /* a line over the cap is the server's failure (502) */
+                err_peer_limit(err, net_conn_peer(c->net));
                 return pop3_conn_fail(c);
+            }
             if (res == POP3_FEED_LINE)
                 return 0;
         }
@@ -236,8 +239,8 @@ pop3_conn_lines(struct pop3_conn *c, uint64_t max, pop3_line_fn *fn,
         for (size_t i = 0; i < n; i++) {
             if (buf[i] != '\n') {
                 if (line->len + 1 >= LIM_POP3_LINE) {
-                    err_set(err, ERR_LIMIT, "POP3 list line over %u bytes",
-                            LIM_POP3_LINE);
+                    err_set(err, ERR_PROTO, "%s: POP3 list line over %u "
+                            "bytes", net_conn_peer(c->net), LIM_POP3_LINE);
                     pop3_conn_fail(c);
                     goto out;
                 }
@@ -510,6 +513,8 @@ pop3_conn_auth_plain(struct pop3_conn *c, const char *user,
         rc = 0;
     }
 out:
+    if (rc < 0)
+        err_redact(err, b64, strlen(b64)); /* a server that echoes it */
     OPENSSL_cleanse(b64, strlen(b64));
     g_free(b64);
     g_string_free(line, TRUE);
@@ -593,6 +598,8 @@ pop3_conn_login(struct pop3_conn *c, const char *user, const char *password,
     default:
         xassert_unreached();
     }
+    if (rc < 0)
+        err_redact(err, password, strlen(password)); /* echoed back */
     if (rc < 0 && err->kind == ERR_REFUSED) {
         /* RFC 2449 §8.1 IN-USE, RFC 3206 SYS/...: not the credentials */
         if (strcmp(c->last_code, "IN-USE") != 0 &&

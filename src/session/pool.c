@@ -334,6 +334,7 @@ pool_open_new(struct pool *p, struct session *s,
     struct store_login login = {
         .server = s->server,
         .user = s->user,
+        .client_addr = s->client_addr,
         .connect_timeout = p->connect_timeout,
         .io_timeout = p->io_timeout,
         .max_message = p->max_message,

@@ -209,6 +209,7 @@ session_unref(struct session **sp)
         OPENSSL_cleanse(s->user, strlen(s->user));
         g_free(s->user);
     }
+    cfg_server_typed_free(&s->owned_server);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->cache_lock);
@@ -249,6 +250,20 @@ const struct cfg_server *
 session_server(const struct session *s)
 {
     return s->server;
+}
+
+void
+session_set_client_addr(struct session *s, const char *addr)
+{
+    g_strlcpy(s->client_addr, addr != NULL ? addr : "",
+              sizeof(s->client_addr));
+}
+
+void
+session_own_server(struct session *s, struct cfg_server *server)
+{
+    xassert(server == s->server && s->owned_server == NULL);
+    s->owned_server = server;
 }
 
 const unsigned char *

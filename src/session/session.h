@@ -143,8 +143,17 @@ void session_destroy(struct session_table *t, struct session *s);
 /* The login name, valid while the caller holds a reference. */
 const char *session_user(const struct session *s);
 
-/* The server chosen at login (from the configuration). */
+/* The server chosen at login (from the configuration, or typed). */
 const struct cfg_server *session_server(const struct session *s);
+
+/* Notes the browser's address at login (truncated to 47 bytes), which
+ * the pool passes to the stores it opens (IMAP ID x-originating-ip). Set
+ * it right after session_create, before any store is opened. */
+void session_set_client_addr(struct session *s, const char *addr);
+
+/* Gives s a server made for it alone (cfg_server_typed), which must be the
+ * one s was created with; s frees it when it is freed. */
+void session_own_server(struct session *s, struct cfg_server *server);
 
 /* SHA-256 of the cookie's id: the key a session store files s under. */
 const unsigned char *session_id_hash(const struct session *s);

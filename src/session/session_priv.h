@@ -29,6 +29,8 @@ struct session {
     unsigned char key_check[SESSION_KEY_CHECK_LEN]; /* SHA-256(label, key) */
     char *user;
     const struct cfg_server *server;
+    struct cfg_server *owned_server; /* a typed host's, freed with s */
+    char client_addr[48];     /* of the login request; "" when unknown */
     char csrf[SESSION_CSRF_LEN + 1];
     int64_t created_us;
 

@@ -176,8 +176,10 @@ smtp_conn_read_reply(struct smtp_conn *c, int64_t deadline, struct err *err)
             fr = smtp_reply_feed(c->parser, c->in + c->in_start,
                                  c->in_end - c->in_start, &used, &r, err);
             c->in_start += used;
-            if (fr == SMTP_FEED_ERROR)
+            if (fr == SMTP_FEED_ERROR) {
+                err_peer_limit(err, net_conn_peer(c->net));
                 return smtp_conn_fail(c);
+            }
             if (fr == SMTP_FEED_REPLY) {
                 c->reply = r;
                 c->last_code = (int)r->code;
@@ -460,6 +462,14 @@ smtp_conn_auth(struct smtp_conn *c, const char *user, const char *password,
     err_set(err, ERR_UNSUPPORTED, "%s offers AUTH but neither PLAIN nor LOGIN",
             net_conn_peer(c->net));
 out:
+    /* a server that repeats what it got must not put it in our logs */
+    if (rc < 0) {
+        err_redact(err, password, strlen(password));
+        if (b64 != NULL)
+            err_redact(err, b64, strlen(b64));
+        if (b64_pass != NULL)
+            err_redact(err, b64_pass, strlen(b64_pass));
+    }
     smtp_secret_free(&b64);
     smtp_secret_free(&b64_pass);
     return rc;
@@ -603,7 +613,8 @@ smtp_conn_session(struct smtp_conn *c, const char *user, const char *password,
         g_get_monotonic_time() + (int64_t)o->connect_timeout * G_USEC_PER_SEC;
     char size_param[32] = "";
 
-    c->net = net_conn_connect(o->host, o->port, deadline, err);
+    c->net = net_conn_connect_guarded(o->host, o->port, o->guard, deadline,
+                                      err);
     if (c->net == NULL)
         return smtp_conn_fail(c);
     if (o->tls == CFG_TLS_IMPLICIT) {

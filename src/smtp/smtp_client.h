@@ -20,6 +20,8 @@
  * at least 100. Over it: ERR_LIMIT before connecting. */
 #define SMTP_RCPTS_MAX 1000u
 
+struct net_guard;
+
 struct smtp_opts {
     const char *host;
     unsigned port;
@@ -32,6 +34,8 @@ struct smtp_opts {
                                * write, the STARTTLS handshake */
     const char *helo;         /* our name for EHLO, e.g. "postern.localdomain";
                                * NULL: "localhost" */
+    const struct net_guard *guard; /* NULL: any address; else only those it
+                                    * allows (a host a user typed) */
 };
 
 /* Produces the message bytes: fills buf with up to max bytes, returns the

@@ -234,6 +234,8 @@ struct store_login {
     unsigned pop3_idle;       /* cfg pop3_idle, seconds */
     struct store_memo *memo;  /* the session's; NULL: the store makes its
                                  own. The store takes a reference. */
+    const char *client_addr;  /* the browser's address at login, for the
+                                 server's own throttling; may be NULL */
 };
 
 /* Opens a connection to login->server and logs in. ERR_AUTH when the server

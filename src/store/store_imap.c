@@ -14,6 +14,7 @@
 #include "imap/imap_conn.h"
 #include "imap/imap_utf7.h"
 #include "mime/mime_decode.h"
+#include "net/net_guard.h"
 #include "store/store_imap.h"
 
 struct csum {                   /* a cached summary; strings owned */
@@ -1882,6 +1883,7 @@ struct store *
 store_imap_open(const struct store_login *login, struct err *err)
 {
     const struct cfg_server *srv = login->server;
+    struct net_guard guard = {.allowed = srv->allowed_hosts};
     struct imap_conn_opts opts = {
         .host = srv->host,
         .port = srv->port,
@@ -1889,6 +1891,9 @@ store_imap_open(const struct store_login *login, struct err *err)
         .ca_file = srv->ca_file,
         .connect_timeout = login->connect_timeout,
         .io_timeout = login->io_timeout,
+        /* a host a user typed must not lead into the local network */
+        .guard = srv->is_typed ? &guard : NULL,
+        .client_addr = login->client_addr,
     };
     struct store_imap *si;
     struct imap_conn *conn;

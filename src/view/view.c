@@ -85,7 +85,13 @@ view_login(struct arena *a, const struct cfg *cfg, const char *user,
     view_add_str(v, "title", "Log in");
     json_object_object_add(v, "servers", servers);
     json_object_object_add(v, "choose_server",
-                           json_object_new_boolean(cfg->n_servers > 1));
+                           json_object_new_boolean(cfg->n_servers > 1 &&
+                                                   !cfg->allow_any_server));
+    /* allow_any_server: a text field, the configured names suggested */
+    json_object_object_add(v, "any_server",
+                           json_object_new_boolean(cfg->allow_any_server));
+    view_add_str(v, "login_server",
+                 server != NULL && cfg->allow_any_server ? server : "");
     view_add_str(v, "login_user", user != NULL ? user : "");
     view_add_str(v, "error", error);
     return v;

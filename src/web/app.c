@@ -4,9 +4,11 @@
 
 #include <glib.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "session/pool.h"
 #include "session/session.h"
+#include "session/throttle.h"
 #include "store/store.h"
 #include "view/render.h"
 #include "web/app.h"
@@ -68,6 +70,17 @@ web_app_new(const struct cfg *cfg, struct err *err)
                                       web_static_version(app->statics));
     app->sessions = session_table_new(cfg);
     app->pool = pool_new(cfg, web_app_pool_open, NULL);
+    {
+        struct throttle_opts to = {
+            .fails_per_address = cfg->login_fails_per_address,
+            .fails_per_user = cfg->login_fails_per_user,
+            .window = cfg->login_fail_window,
+            .delay_max = cfg->login_delay_max,
+            .max_entries = LIM_THROTTLE_ENTRIES,
+        };
+
+        app->throttle = throttle_new(&to);
+    }
     return app;
 fail:
     web_app_free(&app);
@@ -84,6 +97,7 @@ web_app_free(struct web_app **appp)
     pool_reaper_stop(&app->reaper);
     pool_free(&app->pool);
     session_table_free(&app->sessions);
+    throttle_free(&app->throttle);
     render_set_free(&app->templates);
     web_static_free(&app->statics);
     g_free(app->static_url);
@@ -100,10 +114,17 @@ web_app_base_path(const struct web_app *app)
 static void
 web_app_security_headers(struct request *req, struct response *resp)
 {
-    /* a handler may set a stricter policy of its own (/body, /part) */
-    if (response_header(resp, "Content-Security-Policy") == NULL)
+    const char *csp = response_header(resp, "Content-Security-Policy");
+
+    /* a handler may set a stricter policy of its own (/body, /part); one
+     * that says nothing about framing gets DESIGN §3's default */
+    if (csp == NULL)
         response_set_header(resp, req->arena, "Content-Security-Policy",
                             app_csp);
+    else if (strstr(csp, "frame-ancestors") == NULL)
+        response_set_header(resp, req->arena, "Content-Security-Policy",
+                            arena_printf(req->arena,
+                                         "%s; frame-ancestors 'none'", csp));
     response_set_header(resp, req->arena, "X-Content-Type-Options",
                         "nosniff");
     response_set_header(resp, req->arena, "Referrer-Policy", "no-referrer");

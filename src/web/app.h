@@ -16,6 +16,7 @@ struct web_static;
 struct session_table;
 struct pool;
 struct pool_reaper;
+struct throttle;
 
 struct web_app {
     const struct cfg *cfg;          /* owned by main() */
@@ -25,6 +26,7 @@ struct web_app {
     struct session_table *sessions;
     struct pool *pool;
     struct pool_reaper *reaper;
+    struct throttle *throttle;      /* failed logins (DESIGN §4) */
     long long started_us;           /* real time, for /metrics */
     /* counters, updated with g_atomic_* */
     volatile gint requests_total;

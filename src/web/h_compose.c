@@ -13,6 +13,7 @@
 #include "mime/mime_decode.h"
 #include "mime/mime_html_text.h"
 #include "mime/sanitize.h"
+#include "net/net_guard.h"
 #include "session/vault.h"
 #include "smtp/smtp_client.h"
 #include "view/view.h"
@@ -739,6 +740,7 @@ compose_post(struct request *req, struct response *resp, bool draft,
     if (auth_with_store(req, s, outgoing_build, &o, &ferr) < 0)
         goto failed;
     if (!draft) {
+        struct net_guard guard = {.allowed = srv->allowed_hosts};
         struct smtp_opts so = {
             .host = srv->smtp_host,
             .port = srv->smtp_port,
@@ -747,6 +749,7 @@ compose_post(struct request *req, struct response *resp, bool draft,
             .connect_timeout = req->app->cfg->connect_timeout,
             .io_timeout = req->app->cfg->io_timeout,
             .helo = "postern",
+            .guard = srv->is_typed ? &guard : NULL,
         };
         struct compose_source src = {.bytes = o.bytes};
         struct smtp_result res = {0};

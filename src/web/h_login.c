@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "session/pool.h"
+#include "session/throttle.h"
 #include "view/view.h"
 #include "web/app.h"
 #include "web/auth.h"
@@ -79,9 +80,11 @@ h_login(struct request *req, struct response *resp, struct err *err)
     const struct cfg *cfg = req->app->cfg;
     const char *user, *password, *server_name;
     const struct cfg_server *server;
+    struct cfg_server *typed = NULL; /* a host the user typed */
     struct session *s;
     char *cookie = NULL;
     struct err lerr = {0};
+    unsigned wait;
 
     if (request_parse_form(req, err) < 0)
         return -1;
@@ -93,19 +96,50 @@ h_login(struct request *req, struct response *resp, struct err *err)
     if (server_name == NULL || *server_name == '\0')
         server_name = cfg->servers[0]->name;
     server = cfg_server_find(cfg, server_name);
+    if (server == NULL && cfg->allow_any_server) {
+        /* checked against internal addresses when it connects */
+        typed = cfg_server_typed(cfg, server_name, &lerr);
+        if (typed == NULL)
+            return login_form(req, resp, user, server_name, lerr.msg, 400,
+                              err);
+        server = typed;
+    }
     if (server == NULL)
         return login_form(req, resp, user, NULL, "Unknown mail server.",
                           400, err);
     if (!login_field_ok(user, LOGIN_MAX_USER) ||
-        !login_field_ok(password, LOGIN_MAX_PASSWORD))
+        !login_field_ok(password, LOGIN_MAX_PASSWORD)) {
+        cfg_server_typed_free(&typed);
         return login_form(req, resp, user, server_name,
                           "Please enter your user name and password.", 400,
                           err);
+    }
 
+    wait = throttle_check(req->app->throttle, req->client_addr, server->name,
+                          user);
+    if (wait > 0) {
+        /* no attempt at all: the mail server never sees the guess */
+        log_info("login of %s on %s from %s: throttled, %u s to wait", user,
+                 server->name, req->client_addr, wait);
+        response_set_header(resp, req->arena, "Retry-After",
+                            arena_printf(req->arena, "%u", wait));
+        cfg_server_typed_free(&typed);
+        if (request_wants_json(req)) {
+            err_set(err, ERR_THROTTLED, "login throttled for %u s", wait);
+            return -1;
+        }
+        return login_form(req, resp, user, server_name,
+                          err_user_text(ERR_THROTTLED), 429, err);
+    }
     s = session_create(req->app->sessions, server, user, password, &cookie,
                        err);
-    if (s == NULL)
+    if (s == NULL) {
+        cfg_server_typed_free(&typed);
         return -1;
+    }
+    if (typed != NULL)
+        session_own_server(s, typed); /* freed with the session */
+    session_set_client_addr(s, req->client_addr);
     session_unref(&s); /* the table holds it; the request adopts it */
     if (auth_adopt(req, cookie, &s, err) < 0) {
         session_cookie_free(&cookie);
@@ -114,17 +148,24 @@ h_login(struct request *req, struct response *resp, struct err *err)
     if (auth_with_store(req, s, login_probe, NULL, &lerr) < 0) {
         session_destroy(req->app->sessions, s);
         session_cookie_free(&cookie);
+        if (lerr.kind == ERR_AUTH)
+            throttle_fail(req->app->throttle, req->client_addr,
+                          server->name, user);
         log_info("login of %s on %s failed: %s", user, server->name,
                  lerr.msg);
         if (request_wants_json(req)) {
             *err = lerr;
             return -1;
         }
+        /* ERR_INPUT is in our words (a typed host that leads inside) */
         return login_form(req, resp, user, server_name,
-                          lerr.kind == ERR_AUTH ? "Login failed."
-                                                : err_user_text(lerr.kind),
+                          lerr.kind == ERR_AUTH    ? "Login failed."
+                          : lerr.kind == ERR_INPUT ? lerr.msg
+                                                   : err_user_text(lerr.kind),
                           err_http_status(&lerr), err);
     }
+    throttle_success(req->app->throttle, req->client_addr, server->name,
+                     user);
     auth_set_session_cookie(req, resp, cookie);
     session_cookie_free(&cookie);
     if (request_wants_json(req)) {

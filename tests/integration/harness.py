@@ -34,6 +34,10 @@ FCGI_PORT = SERVE_PORT + 1
 NGINX_PORT = SERVE_PORT + 2
 STALL_PORT = SERVE_PORT + 5   # accepts, never greets: a hung mail server
 DOWN_PORT = SERVE_PORT + 6    # nothing listens: a mail server that is down
+# the hardening suites: a hostile fake IMAP server, and postern instances
+# of their own (their own config, throttle table and memory figures)
+FAKE_IMAP_PORT = SERVE_PORT + 20
+EXTRA_SERVE_PORT = SERVE_PORT + 30  # .. + 39
 
 
 def read_env_file(path):
@@ -73,10 +77,11 @@ def port_is_free(port):
             return False
 
 
-def write_config(path, mail, extra_postern="", extra_servers=""):
+def write_config(path, mail, extra_postern="", extra_servers="",
+                 listen_port=SERVE_PORT):
     """A postern.conf pointing at the private Dovecot and Postfix."""
     text = f"""[postern]
-listen = 127.0.0.1:{SERVE_PORT}
+listen = 127.0.0.1:{listen_port}
 data_dir = {ROOT}
 threads = 4
 connect_timeout = 5
@@ -258,6 +263,16 @@ class Environment:
     def spawn(self, name, argv, env=None):
         p = Process(name, argv, env)
         self.procs.append(p)
+        return p
+
+    def spawn_serve(self, name, port, extra_postern="", extra_servers=""):
+        """Another postern serve on port, with the test config plus the
+        extra lines; stopped with the rest (or by the test, p.stop())."""
+        conf = os.path.join(WORK, f"{name}-postern.conf")
+        write_config(conf, self.mail, extra_postern, extra_servers,
+                     listen_port=port)
+        p = self.spawn(name, [POSTERN, "serve", "-c", conf])
+        wait_port(port)
         return p
 
     def stop(self):

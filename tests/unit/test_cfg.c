@@ -65,7 +65,7 @@ test_full_file_is_read_in_order(void **state)
                          "listen = [::1]:9090\n"
                          "base_path = /webmail\n"
                          "max_upload = 10M\n"
-                         "allowed_hosts = 10.0.0.5;mail.lan\n"
+                         "allowed_hosts = 10.0.0.5;mail.lan; fd00::/8\n"
                          "data_dir = share\n"
                          "[server first]\nprotocol = pop3\nhost = a.example\n"
                          "tls = starttls\nca_file = ca.pem\n"
@@ -79,6 +79,11 @@ test_full_file_is_read_in_order(void **state)
     assert_string_equal(c->base_path, "/webmail/");
     assert_int_equal(c->max_upload, 10u * 1024 * 1024);
     assert_string_equal(c->allowed_hosts[1], "mail.lan");
+    assert_string_equal(c->allowed_hosts[2], "fd00::/8");
+    assert_int_equal(c->login_fails_per_address, 20); /* the defaults */
+    assert_int_equal(c->login_fails_per_user, 5);
+    assert_int_equal(c->login_fail_window, 900);
+    assert_int_equal(c->login_delay_max, 900);
     assert_string_equal(c->data_dir, "/etc/postern/share");
     assert_int_equal(c->n_servers, 2);
     assert_string_equal(c->servers[0]->name, "first");
@@ -112,6 +117,14 @@ test_bad_values_say_what_is_expected(void **state)
                         "to 256");
     assert_config_error("[postern]\nthreads = 0\n[server a]\nhost = x\n",
                         "[postern] threads:");
+    assert_config_error("[postern]\nallowed_hosts = 10.0.0.0/x\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] allowed_hosts: \"10.0.0.0/x\" is not a "
+                        "host name, address or ADDRESS/BITS range");
+    assert_config_error("[postern]\nlogin_fails_per_user = 0\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] login_fails_per_user: \"0\" is not a "
+                        "number from 1 to 1000000");
     assert_config_error("[postern]\nlisten = 8080\n[server a]\nhost = x\n",
                         "[postern] listen: \"8080\" is not HOST:PORT");
     assert_config_error("[postern]\nlisten = h:70000\n[server a]\nhost = x\n",
@@ -256,10 +269,52 @@ test_shipped_example_config_is_valid(void **state)
     cfg_free(&c);
 }
 
+static void
+test_typed_servers_are_imap_over_tls_and_guarded(void **state)
+{
+    struct err err = {0};
+    struct cfg *c = load("[postern]\nallow_any_server = true\n"
+                         "allowed_hosts = mail.lan\n"
+                         "[server a]\nhost = x\n",
+                         &err);
+    struct cfg_server *s;
+
+    (void)state;
+    assert_non_null(c);
+    s = cfg_server_typed(c, "mail.example.org", &err);
+    assert_non_null(s);
+    assert_string_equal(s->host, "mail.example.org");
+    assert_int_equal(s->port, 993);
+    assert_int_equal(s->tls, CFG_TLS_IMPLICIT);
+    assert_null(s->ca_file);
+    assert_string_equal(s->smtp_host, "mail.example.org");
+    assert_int_equal(s->smtp_tls, CFG_TLS_STARTTLS);
+    assert_true(s->is_typed);
+    assert_string_equal(s->allowed_hosts[0], "mail.lan");
+    cfg_server_typed_free(&s);
+    assert_null(s);
+    s = cfg_server_typed(c, "[::ffff:127.0.0.1]:143", &err);
+    assert_non_null(s);
+    assert_string_equal(s->host, "::ffff:127.0.0.1");
+    assert_int_equal(s->tls, CFG_TLS_STARTTLS); /* never in clear */
+    cfg_server_typed_free(&s);
+    for (size_t i = 0; i < 6; i++) {
+        static const char *const bad[] = {"", "a b", "h:0", "h:65536",
+                                          "[::1", "x;rm -rf"};
+
+        err_clear(&err);
+        assert_null(cfg_server_typed(c, bad[i], &err));
+        assert_int_equal(err.kind, ERR_INPUT);
+        assert_non_null(strstr(err.msg, "is not a mail server"));
+    }
+    cfg_free(&c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_typed_servers_are_imap_over_tls_and_guarded),
         cmocka_unit_test(test_minimal_file_gets_defaults),
         cmocka_unit_test(test_full_file_is_read_in_order),
         cmocka_unit_test(test_unknown_key_is_named_with_file_and_section),

@@ -34,7 +34,7 @@ test_dovecot_greeting_list_is_parsed(void **state)
     assert_int_equal(caps, IMAP_CAP_IMAP4REV1 | IMAP_CAP_SASL_IR |
                                IMAP_CAP_ENABLE | IMAP_CAP_IDLE |
                                IMAP_CAP_LITERAL_PLUS | IMAP_CAP_STARTTLS |
-                               IMAP_CAP_AUTH_PLAIN);
+                               IMAP_CAP_AUTH_PLAIN | IMAP_CAP_ID);
     assert_int_equal(imap_caps_parse_text(""), 0);
     assert_int_equal(imap_caps_parse_text("   IMAP4rev1  "),
                      IMAP_CAP_IMAP4REV1);

@@ -18,12 +18,16 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "core/limits.h"
 #include "pop3/pop3_conn.h"
 
 /* The fake sends script[0] on accept (NULL: nothing, a stall), then for
  * each later entry reads one line from the client into got and answers
- * with the entry (NULL: no answer). After the script it keeps reading
- * into got until the client closes. */
+ * with the entry (NULL: no answer). FAKE_HANG_UP closes the connection
+ * right after the entry before it, without reading anything more. After the script it keeps reading into got until the client
+ * closes. */
+static const char FAKE_HANG_UP[] = "(hang up)";
+
 struct fake {
     int lfd;
     unsigned port;
@@ -85,6 +89,10 @@ fake_thread(gpointer data)
     if (fd < 0)
         return NULL;
     for (size_t i = 0; i < f->n; i++) {
+        if (f->script[i] == FAKE_HANG_UP) {
+            close(fd);
+            return NULL;
+        }
         if (i > 0 && !fake_read_line(f, fd))
             break;
         if (f->script[i] != NULL)
@@ -764,6 +772,239 @@ test_quit_not_acknowledged(void **state)
     g_free(fake_finish(&f));
 }
 
+
+/* ---- a hostile server (issue 9): every attack ends in an error, the
+ * connection broken, and no credentials sent where TLS was required ---- */
+
+static void
+assert_no_credentials_sent(struct fake *f)
+{
+    char *got = fake_finish(f);
+
+    assert_null(strstr(got, "USER"));
+    assert_null(strstr(got, "PASS"));
+    assert_null(strstr(got, "AUTH"));
+    assert_null(strstr(got, "APOP"));
+    g_free(got);
+}
+
+static void
+test_stls_refused_after_being_offered_sends_no_credentials(void **state)
+{
+    static const char *const script[] = {
+        "+OK ready\r\n", "+OK\r\nSTLS\r\nUSER\r\nSASL PLAIN\r\n.\r\n",
+        "-ERR not today\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.tls = CFG_TLS_STARTTLS;
+    assert_null(pop3_conn_open(&o, &err));
+    /* a 502 page that says why, never a login in clear */
+    assert_true(err.kind == ERR_REFUSED || err.kind == ERR_CONN);
+    assert_non_null(strstr(err.msg, "STLS"));
+    assert_no_credentials_sent(&f);
+}
+
+static void
+test_stls_accepted_but_no_tls_follows_sends_no_credentials(void **state)
+{
+    /* "+OK" to STLS, then the server never answers the ClientHello */
+    static const char *const script[] = {
+        "+OK ready\r\n", "+OK\r\nSTLS\r\nUSER\r\n.\r\n", "+OK go ahead\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.tls = CFG_TLS_STARTTLS;
+    o.connect_timeout = 1;
+    o.io_timeout = 1;
+    assert_null(pop3_conn_open(&o, &err));
+    assert_true(err.kind == ERR_TIMEOUT || err.kind == ERR_CONN);
+    assert_no_credentials_sent(&f);
+}
+
+static void
+test_endless_greeting_is_a_protocol_error(void **state)
+{
+    GString *g = g_string_new("+OK ");
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    while (g->len < 1024 * 1024) /* 1 MiB, no CRLF: far past LIM_POP3_LINE */
+        g_string_append(g, "AAAAAAAAAAAAAAAA");
+    {
+        const char *script[] = {g->str};
+
+        fake_start(&f, script, 1);
+        o = opts_for(&f);
+        assert_null(pop3_conn_open(&o, &err));
+        /* the server's fault: 502, not "request too large" */
+        assert_int_equal(err.kind, ERR_PROTO);
+        assert_non_null(strstr(err.msg, "sent too much"));
+        assert_sent(&f, "");
+    }
+    g_string_free(g, TRUE);
+}
+
+static void
+test_garbage_greeting_is_a_protocol_error(void **state)
+{
+    /* a TLS record where the greeting should be, then high bytes */
+    static const char garbage[] = "\x16\x03\x01\x02\x01\x01\x7f\x01\xfc"
+                                  "\xff\xfe\x80\r\n";
+    const char *script[] = {garbage};
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct err err = {0};
+
+    (void)state;
+    fake_start(&f, script, 1);
+    o = opts_for(&f);
+    assert_null(pop3_conn_open(&o, &err));
+    assert_int_equal(err.kind, ERR_PROTO);
+    assert_sent(&f, "");
+}
+
+static void
+test_status_line_over_the_cap_after_login_breaks_the_connection(
+    void **state)
+{
+    GString *line = g_string_new("+OK ");
+    struct fake f;
+    struct pop3_conn *c;
+    struct err err = {0};
+    unsigned count;
+    uint64_t size;
+
+    (void)state;
+    while (line->len < LIM_POP3_LINE + 16)
+        g_string_append(line, "1234567890");
+    g_string_append(line, "\r\n");
+    {
+        const char *script[] = {LOGIN_SCRIPT, line->str};
+
+        c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+        assert_int_equal(pop3_conn_stat(c, &count, &size, &err), -1);
+        assert_int_equal(err.kind, ERR_PROTO);
+        err_clear(&err);
+        assert_int_equal(pop3_conn_noop(c, &err), -1);
+        assert_int_equal(err.kind, ERR_CONN);
+        pop3_conn_close(&c);
+        assert_sent(&f, LOGIN_SENT "STAT\r\n");
+    }
+    g_string_free(line, TRUE);
+}
+
+static void
+test_list_line_over_the_cap_is_a_protocol_error(void **state)
+{
+    GString *w = g_string_new("+OK\r\n1 ");
+    struct fake f;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    (void)state;
+    while (w->len < LIM_POP3_LINE + 64)
+        g_string_append(w, "9999999999");
+    g_string_append(w, "\r\n.\r\n");
+    {
+        const char *script[] = {LOGIN_SCRIPT, w->str};
+
+        c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+        assert_null(pop3_conn_list(c, &err));
+        assert_int_equal(err.kind, ERR_PROTO);
+        pop3_conn_close(&c);
+        g_free(fake_finish(&f));
+    }
+    g_string_free(w, TRUE);
+}
+
+static void
+test_stall_in_the_middle_of_retr_is_a_timeout(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT, "+OK 500 octets\r\nSubject: half\r\n\r\nand th",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+    char buf[256];
+    ssize_t n;
+
+    (void)state;
+    /* the fake never sends the rest of the message */
+    START(&f, script);
+    o = opts_for(&f);
+    o.io_timeout = 1;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    do {
+        n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
+    } while (n > 0);
+    assert_int_equal(n, -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_hang_up_in_the_middle_of_retr_is_a_connection_error(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT, "+OK\r\nSubject: cut\r\n\r\nhalf a li", FAKE_HANG_UP,
+    };
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    char buf[256];
+    ssize_t n;
+
+    (void)state;
+    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    do {
+        n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
+    } while (n > 0);
+    assert_int_equal(n, -1);
+    assert_int_equal(err.kind, ERR_CONN);
+    assert_non_null(strstr(err.msg, "closed"));
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+static void
+test_hang_up_in_the_middle_of_a_status_line_is_a_connection_error(
+    void **state)
+{
+    static const char *const script[] = {LOGIN_SCRIPT, "+OK 3 3",
+                                         FAKE_HANG_UP};
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    unsigned count;
+    uint64_t size;
+
+    (void)state;
+    /* STAT gets half a line, then the end: no answer is made up */
+    assert_int_equal(pop3_conn_stat(c, &count, &size, &err), -1);
+    assert_int_equal(err.kind, ERR_CONN);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
 /* ---- the command builder ---- */
 
 static void
@@ -829,6 +1070,20 @@ main(void)
         cmocka_unit_test(test_retr_refused),
         cmocka_unit_test(test_quit_not_acknowledged),
         cmocka_unit_test(test_cmd_build_wire_and_refusals),
+        cmocka_unit_test(
+            test_stls_refused_after_being_offered_sends_no_credentials),
+        cmocka_unit_test(
+            test_stls_accepted_but_no_tls_follows_sends_no_credentials),
+        cmocka_unit_test(test_endless_greeting_is_a_protocol_error),
+        cmocka_unit_test(test_garbage_greeting_is_a_protocol_error),
+        cmocka_unit_test(
+            test_status_line_over_the_cap_after_login_breaks_the_connection),
+        cmocka_unit_test(test_list_line_over_the_cap_is_a_protocol_error),
+        cmocka_unit_test(test_stall_in_the_middle_of_retr_is_a_timeout),
+        cmocka_unit_test(
+            test_hang_up_in_the_middle_of_retr_is_a_connection_error),
+        cmocka_unit_test(
+            test_hang_up_in_the_middle_of_a_status_line_is_a_connection_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -532,6 +532,37 @@ test_destroy_ends_the_session_for_everyone(void **state)
 }
 
 static void
+test_logout_wipes_the_sealed_password_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct session_key k;
+    struct session *held = lookup_ok(f->t, f->cookie, &k);
+    static const unsigned char zero[VAULT_TAG_LEN];
+    struct err err = {0};
+
+    /* before: a sealed box, nothing in clear (see above) */
+    assert_true(held->box.is_sealed);
+    assert_non_null(held->box.ct);
+    session_destroy(f->t, f->s);
+    /* after: the table no longer has it, and the session a request still
+     * holds has no box left at all: no ciphertext, nonce or tag */
+    assert_int_equal(session_table_count(f->t), 0);
+    assert_lookup_fails(f->t, f->cookie);
+    assert_true(held->is_ended);
+    assert_false(held->box.is_sealed);
+    assert_null(held->box.ct);
+    assert_int_equal(held->box.ct_len, 0);
+    assert_memory_equal(held->box.nonce, zero, VAULT_NONCE_LEN);
+    assert_memory_equal(held->box.tag, zero, VAULT_TAG_LEN);
+    /* the cookie's key opens nothing now */
+    assert_null(session_password(held, &k, &err));
+    assert_int_equal(err.kind, ERR_AUTH);
+    assert_false(contains(held, sizeof(*held), password, 6));
+    session_key_wipe(&k);
+    session_unref(&held);
+}
+
+static void
 test_references_outlive_the_table(void **state)
 {
     struct fixture *f = *state;
@@ -694,6 +725,7 @@ main(void)
         T(test_session_older_than_max_age_ends_even_when_used),
         T(test_reap_counts_and_removes_expired_sessions),
         T(test_destroy_ends_the_session_for_everyone),
+        T(test_logout_wipes_the_sealed_password_at_once),
         T(test_references_outlive_the_table),
         T(test_cache_is_replaced_and_freed_with_the_session),
         T(test_cache_without_its_lock_aborts),
