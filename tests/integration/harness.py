@@ -15,6 +15,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # on build-asan/postern); POSTERN_IT_WORK: where its logs and configs go.
 POSTERN = os.path.abspath(os.environ.get("POSTERN_IT_BIN") or
                           os.path.join(ROOT, "postern"))
+# A sanitized build: ASan's shadow memory and quarantine make memory
+# figures meaningless, so memory bounds are checked on the normal build.
+SANITIZED = bool(os.environ.get("POSTERN_IT_BIN"))
 # Sanitizer options reach every postern the tests start, CGI runs included.
 SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 # default: Dovecot as shipped; minimal: IMAP4rev1 only (every fallback);

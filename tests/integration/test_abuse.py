@@ -67,14 +67,46 @@ class Oversized(unittest.TestCase):
         return {"Content-Type":
                 f"multipart/form-data; boundary={boundary}"}, body
 
+    def post_expecting(self, port, headers, body):
+        """POST /send as curl does with a big body (Expect: 100-continue):
+        a refusal by Content-Length comes before any body is sent, so the
+        answer cannot be lost to a reset while the body is still going."""
+        head = (f"POST /send HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n"
+                f"Connection: close\r\n")
+        for k, v in headers.items():
+            head += f"{k}: {v}\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall((head + "\r\n").encode())
+            got = b""
+            while b"\r\n\r\n" not in got:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            if got.startswith(b"HTTP/1.1 100"):
+                s.sendall(body)
+                got = got.split(b"\r\n\r\n", 1)[1]
+            while True:
+                try:
+                    b = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not b:
+                    break
+                got += b
+        status_line, _, rest = got.partition(b"\r\n")
+        hdrs, _, text = rest.partition(b"\r\n\r\n")
+        return int(status_line.split()[1]), hdrs, text
+
     def test_upload_over_max_upload_is_a_413_from_both_front_ends(self):
         # max_upload is 2M and max_body_bytes 64k in the test config
         headers, body = self.multipart(ENV.max_upload + 128 * 1024)
         for name, port in FRONTS.items():
-            r = request(port, "POST", "/send", headers, body, timeout=30)
-            self.assertEqual(r.status, 413, name)
-            self.assertIn(b"too large", r.body, name)
-            self.assertEqual(r.header("x-content-type-options"), "nosniff")
+            status, head, text = self.post_expecting(port, headers, body)
+            self.assertEqual(status, 413, name)
+            self.assertIn(b"too large", text, name)
+            self.assertIn(b"x-content-type-options: nosniff", head.lower())
         self.assertEqual(request(SERVE_PORT, "GET", "/healthz").status, 200)
 
     def test_chunked_body_over_the_cap_is_a_413(self):
@@ -241,20 +273,15 @@ class Cookies(unittest.TestCase):
             line = self.session_cookie(r)
             self.assertIn("Max-Age=0", line)
             self.assertIn("HttpOnly", line)
-            # behind a proxy that ended HTTPS: every cookie is Secure
+            # X-Forwarded-Proto from a peer not in trusted_proxies is not
+            # believed (the trusted case: test_deploy.py)
             https = {"X-Forwarded-Proto": "https"}
             c = Client(port)
             r = c.request("GET", "/", https)
             self.assertTrue(r.set_cookies, name)
-            for line in r.set_cookies:
-                self.assertIn("; Secure", line, name)
-            r = c.request("POST", "/login", dict(https, **{
-                "Content-Type": "application/x-www-form-urlencoded"}),
-                urllib.parse.urlencode({"user": alice()[0],
-                                        "password": alice()[1],
-                                        "csrf": c.csrf}).encode())
-            self.assertEqual(r.status, 303, name)
-            self.assertIn("secure", self.flags(self.session_cookie(r)))
+            if name == "serve":
+                for line in r.set_cookies:
+                    self.assertNotIn("; Secure", line, name)
 
     def test_cgi_over_https_marks_cookies_secure(self):
         import subprocess
