@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - runs every test suite (lint, unit, integration) and ends with the
+# run.sh - runs every test suite (lint, unit, integration, e2e) and ends with the
 # line "N passed, N failed". Called by `make check`; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +17,9 @@ stop_leftovers() {
         tests/env/nginx.sh stop --dir "build/it/$f/nginx" >/dev/null 2>&1
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
+    tests/env/mailenv.sh stop --dir tests/env/run/e2e >/dev/null 2>&1
     # only this checkout's: other checkouts may be running their own suites
-    pkill -f "$PWD/build/it/[a-z]*/postern.conf" 2>/dev/null
+    pkill -f "$PWD/build/(it/[a-z]*|e2e)/postern.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM
@@ -69,6 +70,10 @@ for flavor in minimal prefix; do
     POSTERN_IT_FLAVOR=$flavor run_suite "integration/$flavor" \
         python3 tests/integration/run.py "test_[iw][mr]*.py"
 done
+
+echo "== e2e"
+# real chromium, desktop and phone, JavaScript on and off (tests/e2e/run.js)
+run_suite e2e node tests/e2e/run.js
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
