@@ -673,3 +673,20 @@ async function pageWeight(s, env) {
 }
 
 module.exports.pageWeight = pageWeight;
+
+// postern.js stays an enhancement: small, deferred, the only script.
+async function scriptBudget(env) {
+    const js = Buffer.from(await (await fetch(`${env.origin}/static/postern.js`)).arrayBuffer());
+    assert(js.length <= 10 * 1024, `postern.js is ${js.length} bytes, more than 10 KB`);
+    const dir = path.join(__dirname, '..', '..', 'templates');
+    const tags = [];
+    for (const f of fs.readdirSync(dir))
+        for (const m of fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/<script[^>]*>/g))
+            tags.push(`${f}: ${m[0]}`);
+    assertEq(JSON.stringify(tags), JSON.stringify(
+        ['header.mustache: <script src="{{base}}static/postern.js" defer>']),
+             'the one script tag of the templates');
+    return `postern.js: ${js.length} bytes`;
+}
+
+module.exports.scriptBudget = scriptBudget;

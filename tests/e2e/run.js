@@ -6,7 +6,7 @@
 const { Environment } = require('./lib/env');
 const { Session, PROFILES, ARTIFACTS } = require('./lib/browser');
 const { Tap } = require('./lib/tap');
-const { FLOWS, pageWeight } = require('./flows');
+const { FLOWS, pageWeight, scriptBudget } = require('./flows');
 
 // For working on one flow: POSTERN_E2E_ONLY=regex keeps the tests whose
 // name matches (make check sets nothing and runs all).
@@ -84,6 +84,9 @@ async function main() {
             await runProfile(tap, env, profile);
         for (const js of [true, false])
             await runWeight(tap, env, js);
+        const name = 'postern.js: at most 10 KB, deferred, the only script';
+        if (wanted(name))
+            await tap.test(name, () => scriptBudget(env));
     } catch (e) {
         tap.fail('the suite runs to its end', e);
     } finally {
