@@ -602,6 +602,32 @@ async function keyboard(s, env, st) {
                      (m) => m.length === 1 && m[0].folder === 'Trash');
 }
 
+// The pages no flow above needs: all headers, forward, an error, a question.
+async function otherPages(s) {
+    const page = s.page;
+    await openBySubject(s, 'Lunch on Thursday?');
+    await nav(page, /headers=all/, () => page.locator('.msgtools a', { hasText: 'All headers' }).click());
+    assert(await page.locator('details.allhdrs dt', { hasText: 'Message-ID' }).count(),
+           'all headers are listed');
+    await s.check('all-headers');
+    await nav(page, /mode=forward/, () => page.locator('#forward').click());
+    assertEq(await page.inputValue('#subject'), 'Fwd: Lunch on Thursday?', 'forward subject');
+    await s.check('forward-form');
+    const r = await s.goto('/message?f=INBOX&uid=4000000');
+    assertEq(r.status(), 404, 'no such message');
+    assert(await page.locator('main a', { hasText: 'Back to postern' }).count(),
+           'the error page leads back');
+    await s.check('error-404', { status: 404 });
+    // deleting in Trash deletes for good: postern asks first
+    await s.goto('/mailbox?f=Trash');
+    await page.locator('ul.messages input[type=checkbox]').first().check();
+    await nav(page, /\/action$/, () => page.locator('.actionbar button[value=delete]').click());
+    assert(await page.locator('main button', { hasText: 'Yes, delete' }).count(),
+           'postern asks before deleting for good');
+    await s.check('confirm');
+    await nav(page, /\/mailbox\?f=INBOX/, () => page.locator('main a', { hasText: 'No, go back' }).click());
+}
+
 async function logout(s) {
     const page = s.page;
     await nav(page, /\/$/, () => page.locator('header button', { hasText: 'Log out' }).click());
@@ -630,6 +656,7 @@ const FLOWS = [
     ['keyboard focus order, labels, landmarks', a11y],
     ['dark mode follows the system', darkMode],
     ['phone: list and message full width', phoneLayout, { phone: true }],
+    ['all headers, forward, an error page, a confirmation', otherPages],
     ['new-mail badge without a reload', newMailBadge, { js: true }],
     ['keyboard shortcuts', keyboard, { js: true }],
     ['logout', logout],

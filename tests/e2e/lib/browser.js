@@ -146,6 +146,8 @@ class Session {
             problems.push(`horizontal scrolling: scrollWidth ` +
                           `${layout.scrollWidth} > innerWidth ${layout.innerWidth}` +
                           ` (widest: ${layout.widest})`);
+        if (layout.unlabeled.length)
+            problems.push(`controls without a label: ${layout.unlabeled.join('; ')}`);
         if (layout.small.length)
             problems.push(`tap targets under 44 px: ${layout.small.join('; ')}`);
         this.shots++;
@@ -157,13 +159,13 @@ class Session {
     }
 }
 
-// Runs in the page. Finds horizontal overflow and, on a phone, controls a
-// finger cannot hit (WCAG 2.5.5: 44 x 44 CSS px; the box of a wrapping
-// label counts, as tapping it works the control).
+// Runs in the page. Finds horizontal overflow, controls without a label
+// and, on a phone, controls a finger cannot hit (WCAG 2.5.5: 44 x 44 CSS
+// px; the box of a wrapping label counts, as tapping it works the control).
 function layoutProbe(phone) {
     const se = document.scrollingElement;
     const out = { scrollWidth: se.scrollWidth, innerWidth: window.innerWidth,
-                  small: [], widest: '' };
+                  small: [], widest: '', unlabeled: [] };
     const name = (el) => el.tagName.toLowerCase() +
         (el.id ? '#' + el.id : '') +
         (el.className && typeof el.className === 'string'
@@ -178,6 +180,11 @@ function layoutProbe(phone) {
             out.widest = `${name(el)} right=${Math.round(r.right)}`;
         }
     }
+    // every control says what it is to a screen reader
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+        if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') &&
+            !el.getAttribute('aria-labelledby'))
+            out.unlabeled.push(el.outerHTML.slice(0, 80));
     if (!phone)
         return out;
     const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
