@@ -14,9 +14,11 @@ const MAILDIR_PY = path.join(__dirname, 'lib', 'maildir.py');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Clicks (or presses) and waits for the page it leads to, fully loaded.
+// Clicks (or presses) and waits for the page it leads to, fully loaded; a
+// new document even when the address stays the same (Inbox from the inbox).
 async function nav(page, url, action) {
-    await Promise.all([page.waitForURL(url, { waitUntil: 'load' }), action()]);
+    await Promise.all([page.waitForEvent('load'), action()]);
+    await page.waitForURL(url);
 }
 
 async function text(page, sel) {
