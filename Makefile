@@ -8,7 +8,7 @@ DATADIR = $(PREFIX)/share/postern
 SYSCONFDIR ?= $(PREFIX)/etc
 VERSION = 0.1.0
 
-PKGS = openssl fcgi libmicrohttpd json-c gmime-3.0 glib-2.0 gumbo
+PKGS = openssl fcgi libmicrohttpd json-c gmime-3.0 glib-2.0 gumbo zlib
 CC ?= cc
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wimplicit-fallthrough
@@ -22,13 +22,15 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 # Debian packages: to build, and to test (servers, browser, tools).
 DEB_BUILD = gcc make pkg-config libssl-dev libfcgi-dev libmicrohttpd-dev \
-	libjson-c-dev libgmime-3.0-dev libgumbo-dev
+	libjson-c-dev libgmime-3.0-dev libgumbo-dev zlib1g-dev
 DEB_TEST = libcmocka-dev dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix \
-	nginx-light openssl python3 curl procps iproute2 chromium nodejs
+	nginx-light openssl python3 curl procps iproute2 clang libclang-rt-14-dev \
+	chromium nodejs
 # the browser tests' npm packages, exact versions from the lock file
 E2E_MODULES = tests/e2e/node_modules/.package-lock.json
 
 BUILD = build
+POSTERN_BIN = postern
 SRC = $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJ = $(SRC:%.c=$(BUILD)/%.o)
 LIBPOSTERN = $(BUILD)/libpostern.a
@@ -39,11 +41,12 @@ UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 	-DTEST_DATA_DIR='"$(abspath tests/unit/data)"' \
 	-DSOURCE_DIR='"$(CURDIR)"'
 
-.PHONY: all deps e2e-deps check demo install uninstall clean unit lint
+.PHONY: all deps e2e-deps check demo install uninstall clean unit lint asan \
+	fuzz fuzz-build fuzz-bins
 
-all: postern
+all: $(POSTERN_BIN)
 
-postern: $(BUILD)/src/main.o $(LIBPOSTERN)
+$(POSTERN_BIN): $(BUILD)/src/main.o $(LIBPOSTERN)
 	@echo "  LD $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -63,6 +66,38 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBPOSTERN) $(wildcard tests/unit/*
 		$(shell pkg-config --libs cmocka 2>/dev/null)
 
 unit: $(UNIT_BIN)
+
+# The same binary and unit tests built with ASan and UBSan, in their own
+# directory; tests/run.sh runs the unit and integration tests on them.
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_BUILD = build-asan
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+		POSTERN_BIN=$(ASAN_BUILD)/postern CFLAGS="-O1 -g $(SAN_FLAGS)" \
+		all unit
+
+# libFuzzer harnesses (tests/fuzz/fuzz_<target>.c), built with clang, ASan
+# and UBSan (any UB aborts, so the fuzzer sees it as a crash). `make fuzz`
+# runs each for FUZZ_SECONDS; `make check` for 20 s (tests/fuzz/run.sh).
+FUZZ_BUILD = build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) \
+		CFLAGS="-O1 -g $(SAN_FLAGS) -fno-sanitize-recover=undefined \
+		-fsanitize=fuzzer-no-link" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBPOSTERN) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(ALL_CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' -fsanitize=fuzzer \
+		-o $@ $< $(LIBPOSTERN) $(LIBS)
+
+fuzz: deps fuzz-build
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
 # Installs the Debian packages that are missing; does nothing when all are
 # there (no apt-get update either).
@@ -90,6 +125,8 @@ e2e-deps: deps
 
 check: deps e2e-deps
 	$(MAKE) all unit
+	$(MAKE) asan
+	$(MAKE) fuzz-build
 	tests/run.sh
 
 lint:
@@ -107,7 +144,8 @@ install: postern
 	install -m 644 static/* $(DESTDIR)$(DATADIR)/static/
 	sed -e 's|^data_dir = .*|data_dir = $(DATADIR)|' conf/postern.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
-	install -m 644 conf/nginx-postern.conf conf/lighttpd-postern.conf conf/postern.service \
+	install -m 644 conf/nginx-postern.conf conf/nginx-postern-proxy.conf \
+		conf/lighttpd-postern.conf conf/postern.service \
 		$(DESTDIR)$(DATADIR)/
 
 uninstall:
@@ -116,4 +154,4 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
 
 clean:
-	rm -rf $(BUILD) postern
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) postern

@@ -13,6 +13,7 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "http/http_tls.h"
 #include "net/net_tls.h"
 #include "web/app.h"
 
@@ -101,7 +102,16 @@ main(int argc, char **argv)
     }
 
     if (strcmp(cmd, "check-config") == 0) {
+        struct http_tls tls;
+
         rc = main_load(conf, &cfg, &app);
+        /* the files serve would read: named now rather than at start */
+        if (rc == 0 && http_tls_load(cfg, &tls, &err) < 0) {
+            fprintf(stderr, "postern: %s\n", err.msg);
+            rc = EXIT_CONFIG;
+        } else if (rc == 0) {
+            http_tls_deinit(&tls);
+        }
         if (rc == 0)
             printf("%s: ok (%zu server%s)\n", conf, cfg->n_servers,
                    cfg->n_servers == 1 ? "" : "s");

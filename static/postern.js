@@ -97,7 +97,8 @@
      API every minute while the page is seen; the inbox list has the count
      to start from, other pages ask at once */
   var badge = $('#newmail'), from = null, h = $('.listhead .total');
-  if (h && $('input[name=f]').value === 'INBOX' && !$('#q').value)
+  var q = $('#q');
+  if (h && $('input[name=f]').value === 'INBOX' && !(q && q.value))
     from = +h.textContent;
   function poll() {
     if (d.hidden) return;

@@ -14,12 +14,14 @@ mkdir -p "$log_dir"
 # The integration runner stops what it starts; if it is killed, this does.
 stop_leftovers() {
     for f in default minimal prefix; do
-        tests/env/nginx.sh stop --dir "build/it/$f/nginx" >/dev/null 2>&1
+        for w in build/it build-asan/it; do
+            tests/env/nginx.sh stop --dir "$w/$f/nginx" >/dev/null 2>&1
+        done
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
     tests/env/mailenv.sh stop --dir tests/env/run/e2e >/dev/null 2>&1
     # only this checkout's: other checkouts may be running their own suites
-    pkill -f "$PWD/build/(it/[a-z]*|e2e)/postern.conf" 2>/dev/null
+    pkill -f "$PWD/build(-asan)?/it/[a-z]*/postern.conf|$PWD/build/e2e/postern.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM
@@ -53,6 +55,29 @@ run_suite() {
     count_tap "$suite" "$out" $?
 }
 
+# Sanitized runs (make asan): any ASan, LSan or UBSan report fails the run.
+# UBSan halts on the first report; LSan's exit status fails a leaking test
+# program. tests/sanitizers/lsan.supp lists the one-time allocations of
+# GLib and GMime that LSan cannot tell from leaks, each with its reason.
+san_markers='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
+san_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+         LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
+         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+
+run_san_suite() {
+    local suite=$1
+    shift
+    local out="$log_dir/${suite//\//_}.log" rc
+    env "${san_env[@]}" "$@" >"$out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -qE "$san_markers" "$out"; then
+        # a report the program survived
+        failures+=("$suite: sanitizer report (see $out)")
+        failed=$((failed + 1))
+    fi
+    count_tap "$suite" "$out" "$rc"
+}
+
 
 echo "== lint"
 run_suite lint tests/lint/layers.sh --tap
@@ -70,6 +95,36 @@ for flavor in minimal prefix; do
     POSTERN_IT_FLAVOR=$flavor run_suite "integration/$flavor" \
         python3 tests/integration/run.py "test_[iw][mr]*.py"
 done
+
+echo "== unit, sanitized (build-asan)"
+for t in build-asan/tests/test_*; do
+    [ -x "$t" ] || continue
+    CMOCKA_MESSAGE_OUTPUT=TAP run_san_suite "asan/unit/$(basename "$t")" "$t"
+done
+
+echo "== integration, sanitized (build-asan/postern)"
+# Every postern the suite starts writes its reports to files in san_dir;
+# run.py fails one more test if any is there (or in a postern log).
+san_dir=$PWD/build-asan/sanitizer-reports
+run_asan_integration() {
+    local suite=$1
+    shift
+    rm -rf "$san_dir" && mkdir -p "$san_dir"
+    POSTERN_IT_BIN=build-asan/postern POSTERN_IT_WORK=build-asan/it \
+        POSTERN_IT_SAN_DIR="$san_dir" \
+        run_san_suite "$suite" \
+        env ASAN_OPTIONS=detect_leaks=1:log_path="$san_dir/asan" \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path="$san_dir/ubsan" \
+        python3 tests/integration/run.py "$@"
+}
+run_asan_integration asan/integration
+for flavor in minimal prefix; do
+    POSTERN_IT_FLAVOR=$flavor run_asan_integration "asan/integration/$flavor" \
+        "test_[iw][mr]*.py"
+done
+
+echo "== fuzz (20 s each, build-fuzz)"
+run_suite fuzz tests/fuzz/run.sh --seconds 20
 
 echo "== e2e"
 # real chromium, desktop and phone, JavaScript on and off (tests/e2e/run.js)

@@ -13,7 +13,16 @@
 #include "core/limits.h"
 #include "core/log.h"
 
-enum cfg_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_PATH, T_LIST, T_LOGLEVEL };
+enum cfg_type {
+    T_STR,
+    T_UINT,
+    T_SIZE,
+    T_BOOL,
+    T_PATH,
+    T_LIST,
+    T_LOGLEVEL,
+    T_NETLIST
+};
 
 struct cfg_key {
     const char *name;
@@ -43,10 +52,14 @@ static const struct cfg_key postern_keys[] = {
     K("pool_per_server", T_UINT, pool_per_server, 1, 100000),
     K("pool_total", T_UINT, pool_total, 1, 100000),
     K("pool_idle", T_UINT, pool_idle, 1, 86400),
+    K("pop3_idle", T_UINT, pop3_idle, 1, 86400),
     K("session_idle", T_UINT, session_idle, 1, 30 * 86400),
     K("session_max", T_UINT, session_max, 1, 365 * 86400),
     K("tls_cert", T_PATH, tls_cert, 0, 0),
     K("tls_key", T_PATH, tls_key, 0, 0),
+    K("redirect_listen", T_STR, redirect_host, 0, 0), /* HOST:PORT */
+    K("trusted_proxies", T_NETLIST, trusted_proxies, 0, 0),
+    K("compress", T_BOOL, compress, 0, 0),
     K("allow_any_server", T_BOOL, allow_any_server, 0, 0),
     K("allowed_hosts", T_LIST, allowed_hosts, 0, 0),
     K("log_level", T_LOGLEVEL, log_level, 0, 0),
@@ -58,6 +71,7 @@ static const struct cfg_key postern_keys[] = {
 static const char *const server_keys[] = {
     "protocol", "host",      "port",     "tls",           "ca_file",
     "smtp_host", "smtp_port", "smtp_tls", "address_domain",
+    "pop3_auth", "apop",
 };
 
 static void
@@ -81,10 +95,12 @@ cfg_defaults(struct cfg *c)
     c->pool_per_server = 1000;
     c->pool_total = 2000;
     c->pool_idle = 300;
+    c->pop3_idle = 30;
     c->session_idle = 1800;
     c->session_max = 12 * 3600;
     c->log_level = LOG_INFO;
     c->access_log = true;
+    c->compress = true;
 }
 
 /* "25M", "64k", "1G" or plain bytes. */
@@ -187,6 +203,57 @@ cfg_resolve_path(const struct cfg *c, const char *value)
     return path;
 }
 
+/* The value of [section] key, unescaped and stripped (g_free it); NULL
+ * with err set when GLib cannot read it: not UTF-8, or an escape it does
+ * not know ("\q"). */
+static char *
+cfg_get_value(const struct cfg *c, GKeyFile *kf, const char *section,
+              const char *key, struct err *err)
+{
+    GError *gerr = NULL;
+    char *value = g_key_file_get_string(kf, section, key, &gerr);
+
+    if (value == NULL) {
+        err_set(err, ERR_CONFIG, "%s: [%s] %s: %s", c->path, section, key,
+                gerr != NULL ? gerr->message : "cannot be read");
+        g_clear_error(&gerr);
+        return NULL;
+    }
+    return g_strstrip(value);
+}
+
+/* trusted_proxies = 127.0.0.1; 10.0.0.0/8; ::1 */
+static int
+cfg_parse_netlist(struct cfg *c, GKeyFile *kf, const char *key,
+                  struct err *err)
+{
+    char **list = g_key_file_get_string_list(kf, "postern", key, NULL, NULL);
+    size_t n = list != NULL ? g_strv_length(list) : 0;
+    struct netaddr *nets = g_new0(struct netaddr, n + 1);
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        g_strstrip(list[i]);
+        if (list[i][0] == '\0')
+            continue; /* "a;b;" ends with an empty item */
+        if (!netaddr_parse(list[i], true, &nets[used])) {
+            err_set(err, ERR_CONFIG,
+                    "%s: [postern] %s: \"%s\" is not an IP address or "
+                    "network (like 127.0.0.1, 10.0.0.0/8 or ::1)",
+                    c->path, key, list[i]);
+            g_strfreev(list);
+            g_free(nets);
+            return -1;
+        }
+        used++;
+    }
+    g_strfreev(list);
+    g_free(c->trusted_proxies);
+    c->trusted_proxies = nets;
+    c->n_trusted_proxies = used;
+    return 0;
+}
+
 static int
 cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                 struct err *err)
@@ -206,9 +273,9 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                 key);
         return -1;
     }
-    value = g_key_file_get_string(kf, "postern", key, NULL);
-    xassert(value != NULL);
-    g_strstrip(value);
+    value = cfg_get_value(c, kf, "postern", key, err);
+    if (value == NULL)
+        return -1;
     field = (char *)c + k->offset;
 
     switch (k->type) {
@@ -219,15 +286,20 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
                     c->path, key);
             break;
         }
-        if (strcmp(key, "listen") == 0) {
-            g_free(c->listen_host);
-            c->listen_host = NULL;
-            if (!cfg_parse_hostport(value, &c->listen_host,
-                                    &c->listen_port)) {
+        if (strcmp(key, "listen") == 0 ||
+            strcmp(key, "redirect_listen") == 0) {
+            bool main_port = key[0] == 'l';
+            char **host = main_port ? &c->listen_host : &c->redirect_host;
+
+            g_free(*host);
+            *host = NULL;
+            if (!cfg_parse_hostport(value, host,
+                                    main_port ? &c->listen_port
+                                              : &c->redirect_port)) {
                 err_set(err, ERR_CONFIG,
-                        "%s: [postern] listen: \"%s\" is not HOST:PORT "
+                        "%s: [postern] %s: \"%s\" is not HOST:PORT "
                         "with a port from 1 to 65535",
-                        c->path, value);
+                        c->path, key, value);
                 break;
             }
             rc = 0;
@@ -308,6 +380,9 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
         rc = 0;
         break;
     }
+    case T_NETLIST:
+        rc = cfg_parse_netlist(c, kf, key, err);
+        break;
     case T_LOGLEVEL:
         *(int *)field = log_level_parse(value);
         if (*(int *)field < 0) {
@@ -406,6 +481,31 @@ cfg_server_key(struct cfg *c, struct cfg_server *s, const char *section,
         s->ca_file = cfg_resolve_path(c, value);
         return 0;
     }
+    if (strcmp(key, "pop3_auth") == 0) {
+        static const char *const names[] = {"auto", "plain", "apop", "user"};
+
+        for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+            if (strcmp(value, names[i]) == 0) {
+                s->pop3_auth = (enum cfg_pop3_auth)i;
+                return 0;
+            }
+        }
+        err_set(err, ERR_CONFIG, "%s: [%s] pop3_auth: \"%s\" is not auto, "
+                "plain, apop or user", c->path, section, value);
+        return -1;
+    }
+    if (strcmp(key, "apop") == 0) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0) {
+            s->apop = true;
+        } else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0) {
+            s->apop = false;
+        } else {
+            err_set(err, ERR_CONFIG, "%s: [%s] apop: \"%s\" is not true or "
+                    "false", c->path, section, value);
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(key, "address_domain") == 0) {
         if (!cfg_is_hostname(value) || strchr(value, '.') == NULL) {
             err_set(err, ERR_CONFIG, "%s: [%s] address_domain: \"%s\" is not "
@@ -456,8 +556,9 @@ cfg_server_parse(struct cfg *c, GKeyFile *kf, const char *section,
                     section, *k);
             goto fail;
         }
-        value = g_key_file_get_string(kf, section, *k, NULL);
-        g_strstrip(value);
+        value = cfg_get_value(c, kf, section, *k, err);
+        if (value == NULL)
+            goto fail;
         rc = cfg_server_key(c, s, section, *k, value, err);
         g_free(value);
         if (rc < 0)
@@ -623,6 +724,11 @@ cfg_load_data(const char *path, const char *data, size_t len,
                 "together", path, c->tls_cert ? "tls_key" : "tls_cert");
         goto fail;
     }
+    if (c->redirect_host != NULL && c->tls_cert == NULL) {
+        err_set(err, ERR_CONFIG, "%s: [postern] redirect_listen: redirects "
+                "to HTTPS, so it needs tls_cert and tls_key", path);
+        goto fail;
+    }
     c->n_servers = servers->len;
     g_ptr_array_add(servers, NULL);
     c->servers = (struct cfg_server **)g_ptr_array_free(servers, FALSE);
@@ -673,6 +779,8 @@ cfg_free(struct cfg **cp)
     g_free(c->data_dir);
     g_free(c->tls_cert);
     g_free(c->tls_key);
+    g_free(c->redirect_host);
+    g_free(c->trusted_proxies);
     g_strfreev(c->allowed_hosts);
     g_free(c);
     *cp = NULL;

@@ -7,9 +7,18 @@
 #include <stddef.h>
 #include "core/attr.h"
 #include "core/err.h"
+#include "core/netaddr.h"
 
 enum cfg_protocol { CFG_PROTO_IMAP, CFG_PROTO_POP3 };
 enum cfg_tls { CFG_TLS_IMPLICIT, CFG_TLS_STARTTLS, CFG_TLS_NONE };
+/* How a POP3 login is made (pop3_auth): auto is SASL PLAIN when offered,
+ * else APOP when allowed (apop = yes) and offered, else USER/PASS. */
+enum cfg_pop3_auth {
+    CFG_POP3_AUTH_AUTO,
+    CFG_POP3_AUTH_PLAIN,
+    CFG_POP3_AUTH_APOP,
+    CFG_POP3_AUTH_USER
+};
 
 struct cfg_server {
     char *name;               /* from [server NAME] */
@@ -22,6 +31,8 @@ struct cfg_server {
     unsigned smtp_port;       /* default: 465 implicit, else 587 */
     enum cfg_tls smtp_tls;
     char *address_domain;     /* NULL: the login name is the address */
+    enum cfg_pop3_auth pop3_auth;
+    bool apop;                /* auto may use APOP (RFC 1939 §7) */
 };
 
 struct cfg {
@@ -44,7 +55,15 @@ struct cfg {
     unsigned page_size;
     unsigned pool_per_session, pool_per_server, pool_total;
     unsigned pool_idle, session_idle, session_max; /* seconds */
+    unsigned pop3_idle;       /* seconds a POP3 connection is kept idle:
+                                 it locks the maildrop and shows a
+                                 snapshot, so it goes sooner */
     char *tls_cert, *tls_key;
+    char *redirect_host;      /* NULL: no plain-HTTP listener redirecting */
+    unsigned redirect_port;   /* to HTTPS (redirect_listen) */
+    struct netaddr *trusted_proxies; /* whose X-Forwarded-* are believed */
+    size_t n_trusted_proxies;
+    bool compress;            /* gzip for clients that accept it */
     bool allow_any_server;
     char **allowed_hosts;     /* NULL-terminated; exempt from the SSRF guard */
     int log_level;            /* enum log_level */

@@ -14,6 +14,7 @@
 #define LIM_PAGE_SIZE 200u                  /* messages per page */
 #define LIM_PAGE_INDEX (1u << 24)           /* page number; store clamps */
 #define LIM_SEARCH_QUERY 512u
+#define LIM_HTTP_FORWARDED_HOPS 32u         /* X-Forwarded-For entries read */
 
 /* From mail servers */
 #define LIM_IMAP_LINE (8u * 1024 * 1024)    /* bare SEARCH on huge folders */
@@ -24,6 +25,11 @@
 #define LIM_IMAP_FOLDERS 10000u        /* mailboxes in one LIST */
 #define LIM_IMAP_SUMMARY_CACHE 20000u  /* cached summaries per folder */
 #define LIM_POP3_LINE (8u * 1024)
+#define LIM_POP3_HEADER (256u * 1024)     /* one TOP n 0 header block */
+#define LIM_POP3_SUMMARY_CACHE 20000u     /* headers remembered by UIDL */
+#define LIM_POP3_SEEN 100000u             /* UIDLs remembered as opened */
+#define LIM_POP3_MESSAGE_CACHE (8u * 1024 * 1024) /* last message kept */
+#define LIM_POP3_SORT_HEADERS 5000u       /* sort by from/subject needs all */
 
 /* From messages */
 #define LIM_MIME_PARTS 1000u

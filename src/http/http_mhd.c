@@ -1,5 +1,6 @@
-/* http_mhd.c - the embedded HTTP server (libmicrohttpd), one thread per
- * connection so a slow mail server stalls only its own request.
+/* http_mhd.c - the embedded HTTP(S) server (libmicrohttpd), one thread per
+ * connection so a slow mail server stalls only its own request, and the
+ * plain-HTTP listener that only redirects to HTTPS.
  * Layer: http. Trust: UNTRUSTED; URL, headers and body are capped. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,9 +18,17 @@
 #include "core/arena.h"
 #include "core/cfg.h"
 #include "core/log.h"
+#include "core/limits.h"
 #include "http/http.h"
+#include "http/http_tls.h"
 #include "web/app.h"
 #include "web/request.h"
+
+/* What the callbacks of one daemon share. */
+struct mhd_server {
+    struct web_app *app;
+    bool https;              /* the listener speaks TLS */
+};
 
 /* Per-connection-request state, born in the URI callback (the first thing
  * libmicrohttpd tells us) and freed in the completion callback. */
@@ -45,7 +54,8 @@ mhd_gstring_free(void *s)
 static void *
 mhd_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    struct web_app *app = cls;
+    const struct mhd_server *srv = cls;
+    struct web_app *app = srv->app;
     struct arena *arena = arena_new(0);
     struct mhd_ctx *ctx = arena_alloc(arena, sizeof(*ctx));
     const union MHD_ConnectionInfo *ci;
@@ -68,6 +78,7 @@ mhd_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
                       sizeof(addr));
     }
     ctx->req.client_addr = arena_strdup(arena, addr);
+    ctx->req.is_https = srv->https;
     /* the raw target, query included: the same parser as FastCGI uses */
     ctx->req.raw_uri = arena_strdup(arena, uri);
     return ctx;
@@ -232,7 +243,8 @@ mhd_completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
-static void
+/* fmt comes from libmicrohttpd; the attribute lets clang check it as one */
+ATTR_PRINTF(2, 0) static void
 mhd_log_cb(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];
@@ -244,20 +256,20 @@ mhd_log_cb(void *cls, const char *fmt, va_list ap)
 }
 
 static int
-mhd_resolve(const struct cfg *cfg, struct sockaddr_storage *ss,
-            struct err *err)
+mhd_resolve(const struct cfg *cfg, const char *key, const char *host,
+            unsigned port, struct sockaddr_storage *ss, struct err *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
-    char port[8];
+    char portstr[8];
     int rc;
 
-    g_snprintf(port, sizeof(port), "%u", cfg->listen_port);
-    rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
+    g_snprintf(portstr, sizeof(portstr), "%u", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        err_set(err, ERR_CONFIG, "%s: [postern] listen: %s: %s", cfg->path,
-                cfg->listen_host, gai_strerror(rc));
+        err_set(err, ERR_CONFIG, "%s: [postern] %s: %s: %s", cfg->path, key,
+                host, gai_strerror(rc));
         return -1;
     }
     memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -265,45 +277,256 @@ mhd_resolve(const struct cfg *cfg, struct sockaddr_storage *ss,
     return 0;
 }
 
+/* ---- the redirecting listener (redirect_listen) ---------------------- */
+
+/* The raw request target, kept from the URI callback to the answer. */
+static void *
+mhd_redirect_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    return g_strdup(uri);
+}
+
+static void
+mhd_redirect_completed_cb(void *cls, struct MHD_Connection *conn,
+                          void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    g_free(*req_cls);
+    *req_cls = NULL;
+}
+
+/* The host part of a Host header ("name", "name:port", "[v6]:port"), in
+ * host_out (size bytes), or false when it is not a plausible host. */
+static bool
+mhd_redirect_host(const char *hdr, char *host_out, size_t size)
+{
+    size_t n;
+
+    if (hdr == NULL || hdr[0] == '\0')
+        return false;
+    if (hdr[0] == '[') {
+        const char *close = strchr(hdr, ']');
+
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            return false;
+        n = (size_t)(close - hdr) + 1;
+        for (size_t i = 1; i + 1 < n; i++) {
+            if (!g_ascii_isxdigit(hdr[i]) && hdr[i] != ':' && hdr[i] != '.')
+                return false;
+        }
+    } else {
+        n = strcspn(hdr, ":");
+        for (size_t i = 0; i < n; i++) {
+            if (!g_ascii_isalnum(hdr[i]) && hdr[i] != '-' && hdr[i] != '.')
+                return false;
+        }
+    }
+    if (n == 0 || n >= size)
+        return false;
+    memcpy(host_out, hdr, n);
+    host_out[n] = '\0';
+    return true;
+}
+
+static enum MHD_Result
+mhd_redirect_answer(struct MHD_Connection *conn, unsigned status,
+                    const char *location, const char *text)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+                                        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (location != NULL)
+        MHD_add_response_header(r, "Location", location);
+    /* a body may follow; it is not read */
+    MHD_add_response_header(r, "Connection", "close");
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Every request gets 301 (GET, HEAD) or 308 (the method kept) to the same
+ * target on the HTTPS listener, under the host name the browser used. */
+static enum MHD_Result
+mhd_redirect_access_cb(void *cls, struct MHD_Connection *conn,
+                       const char *url, const char *method,
+                       const char *version, const char *upload_data,
+                       size_t *upload_data_size, void **req_cls)
+{
+    const struct cfg *cfg = cls;
+    const char *target = *req_cls;
+    char host[256];
+    char *location;
+    enum MHD_Result ret;
+    bool safe;
+
+    (void)url;
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    if (target == NULL || target[0] != '/' ||
+        strlen(target) > LIM_HTTP_URL ||
+        strpbrk(target, " \t\r\n\\") != NULL)
+        return mhd_redirect_answer(conn, 400, NULL, "Bad request target.\n");
+    if (!mhd_redirect_host(MHD_lookup_connection_value(conn,
+                                                       MHD_HEADER_KIND,
+                                                       "Host"),
+                           host, sizeof(host)))
+        return mhd_redirect_answer(conn, 400, NULL,
+                                   "A Host header is needed.\n");
+    safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    location = cfg->listen_port == 443
+                   ? g_strdup_printf("https://%s%s", host, target)
+                   : g_strdup_printf("https://%s:%u%s", host,
+                                     cfg->listen_port, target);
+    ret = mhd_redirect_answer(conn, safe ? 301 : 308, location,
+                              "This site is served over HTTPS.\n");
+    g_free(location);
+    return ret;
+}
+
+static struct MHD_Daemon *
+mhd_redirect_start(const struct cfg *cfg, struct err *err)
+{
+    struct sockaddr_storage ss = {0};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC;
+    struct MHD_Daemon *d;
+
+    if (mhd_resolve(cfg, "redirect_listen", cfg->redirect_host,
+                    cfg->redirect_port, &ss, err) < 0)
+        return NULL;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    errno = 0;
+    d = MHD_start_daemon(
+        flags, (uint16_t)cfg->redirect_port, NULL, NULL,
+        mhd_redirect_access_cb, (void *)cfg,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_URI_LOG_CALLBACK, mhd_redirect_uri_cb, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, mhd_redirect_completed_cb, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(cfg->max_header_bytes + 32 * 1024),
+        MHD_OPTION_END);
+    if (d == NULL)
+        err_set(err, ERR_CONFIG, "%s: [postern] redirect_listen: cannot "
+                "listen on %s:%u: %s", cfg->path, cfg->redirect_host,
+                cfg->redirect_port,
+                errno != 0 ? strerror(errno) : "libmicrohttpd refused");
+    return d;
+}
+
+/* ---- start, run until a signal, stop --------------------------------- */
+
+/* Stops accepting, lets the requests in flight end (bounded), stops. */
+static void
+mhd_stop(struct MHD_Daemon *d, gint64 deadline)
+{
+    const union MHD_DaemonInfo *info;
+    MHD_socket fd;
+
+    if (d == NULL)
+        return;
+    fd = MHD_quiesce_daemon(d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    while (g_get_monotonic_time() < deadline) {
+        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info == NULL || info->num_connections == 0)
+            break;
+        g_usleep(20 * 1000);
+    }
+    MHD_stop_daemon(d);
+}
+
 int
 http_mhd_run(struct web_app *app, struct err *err)
 {
     const struct cfg *cfg = app->cfg;
+    struct mhd_server srv = {.app = app};
     struct sockaddr_storage ss = {0};
-    struct MHD_Daemon *d;
+    struct MHD_Daemon *d, *redirect = NULL;
+    struct http_tls tls;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC;
-    const union MHD_DaemonInfo *info;
-    gint64 deadline;
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
     sigset_t set;
     int sig;
 
-    if (mhd_resolve(cfg, &ss, err) < 0)
+    if (http_tls_load(cfg, &tls, err) < 0)
         return -1;
+    if (tls.cert_pem != NULL) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            err_set(err, ERR_CONFIG, "%s: [postern] tls_cert: this "
+                    "libmicrohttpd is built without TLS", cfg->path);
+            http_tls_deinit(&tls);
+            return -1;
+        }
+        srv.https = true;
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                              tls.cert_pem};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                              tls.key_pem};
+        tls_opts[2] = (struct MHD_OptionItem){
+            MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTP_TLS_PRIORITIES};
+    }
+    if (mhd_resolve(cfg, "listen", cfg->listen_host, cfg->listen_port, &ss,
+                    err) < 0) {
+        http_tls_deinit(&tls);
+        return -1;
+    }
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    errno = 0;
     d = MHD_start_daemon(
-        flags, (uint16_t)cfg->listen_port, NULL, NULL, mhd_access_cb, app,
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, mhd_access_cb, &srv,
         /* first, so that every message of libmicrohttpd goes through it */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_URI_LOG_CALLBACK, mhd_uri_cb, app,
-        MHD_OPTION_NOTIFY_COMPLETED, mhd_completed_cb, app,
+        MHD_OPTION_URI_LOG_CALLBACK, mhd_uri_cb, &srv,
+        MHD_OPTION_NOTIFY_COMPLETED, mhd_completed_cb, &srv,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout,
         /* headers must fit in the connection's memory with room to spare
          * for the read buffer; request_add_header() enforces the cap */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(cfg->max_header_bytes + 32 * 1024),
+        MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (d == NULL) {
         err_set(err, ERR_CONFIG, "cannot listen on %s:%u: %s",
                 cfg->listen_host, cfg->listen_port,
                 errno != 0 ? strerror(errno) : "libmicrohttpd refused");
+        http_tls_deinit(&tls);
         return -1;
     }
-    log_info("postern serve: listening on http://%s:%u%s", cfg->listen_host,
+    if (cfg->redirect_host != NULL) {
+        redirect = mhd_redirect_start(cfg, err);
+        if (redirect == NULL) {
+            MHD_stop_daemon(d);
+            http_tls_deinit(&tls);
+            return -1;
+        }
+        log_info("postern serve: redirecting http://%s:%u to HTTPS",
+                 cfg->redirect_host, cfg->redirect_port);
+    }
+    log_info("postern serve: listening on %s://%s:%u%s",
+             srv.https ? "https" : "http", cfg->listen_host,
              cfg->listen_port, cfg->base_path);
 
     sigemptyset(&set);
@@ -312,20 +535,8 @@ http_mhd_run(struct web_app *app, struct err *err)
     sigwait(&set, &sig);
     log_info("signal %d: finishing requests in flight", sig);
 
-    /* Stop accepting, let the requests in flight end (bounded), stop. */
-    {
-        MHD_socket fd = MHD_quiesce_daemon(d);
-
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
-    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    while (g_get_monotonic_time() < deadline) {
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (info == NULL || info->num_connections == 0)
-            break;
-        g_usleep(20 * 1000);
-    }
-    MHD_stop_daemon(d);
+    mhd_stop(redirect, g_get_monotonic_time());
+    mhd_stop(d, g_get_monotonic_time() + 10 * G_USEC_PER_SEC);
+    http_tls_deinit(&tls);
     return 0;
 }

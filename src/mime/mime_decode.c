@@ -756,3 +756,42 @@ mime_content_disposition(const char *disposition, const char *filename)
     g_free(valid);
     return g_string_free(s, FALSE);
 }
+
+/* ---------------------------------------------------------------------
+ * Header values: text and dates
+ */
+
+char *
+mime_decode_header_text(const char *raw, bool phrase)
+{
+    char *dec, *valid;
+
+    if (raw == NULL)
+        return g_strdup("");
+    mime_decode_init();
+    dec = phrase ? g_mime_utils_header_decode_phrase(NULL, raw)
+                 : g_mime_utils_header_decode_text(NULL, raw);
+    if (dec == NULL)
+        dec = g_strdup(raw);
+    valid = g_utf8_make_valid(dec, -1);
+    g_free(dec);
+    g_strstrip(valid);
+    return valid;
+}
+
+int64_t
+mime_decode_date(const char *value)
+{
+    GDateTime *dt;
+    int64_t t;
+
+    if (value == NULL || *value == '\0')
+        return 0;
+    mime_decode_init();
+    dt = g_mime_utils_header_decode_date(value);
+    if (dt == NULL)
+        return 0;
+    t = g_date_time_to_unix(dt);
+    g_date_time_unref(dt);
+    return t;
+}

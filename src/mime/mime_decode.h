@@ -3,7 +3,9 @@
 #ifndef POSTERN_MIME_MIME_DECODE_H
 #define POSTERN_MIME_MIME_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <glib.h>
 
@@ -90,5 +92,20 @@ char *mime_param_filename(const char *const *keys, const char *const *values,
  * filename may be NULL or empty: the disposition alone. Returns a g_malloc'd
  * string (g_free it) of printable ASCII only: never CR, LF or NUL. */
 char *mime_content_disposition(const char *disposition, const char *filename);
+
+/* A header's text as valid UTF-8 (RFC 2047): encoded-words decoded (GMime's
+ * rules: adjacent words joined without the white space between them), raw
+ * 8-bit bytes converted with GMime's fallback charsets, anything still
+ * invalid replaced by U+FFFD; surrounding white space removed. phrase: the
+ * value is an address display name as IMAP's ENVELOPE gives it (RFC 2047
+ * §5(3) phrase rules) rather than unstructured text (Subject); quotes are
+ * not removed. raw may be NULL (gives ""). Returns a
+ * g_malloc'd string (g_free it), never NULL. */
+char *mime_decode_header_text(const char *raw, bool phrase);
+
+/* An RFC 5322 Date header value as Unix seconds (GMime's lenient parser:
+ * obsolete zones, missing day names). 0 for NULL, "" or a value it cannot
+ * read. */
+int64_t mime_decode_date(const char *value);
 
 #endif

@@ -1763,6 +1763,25 @@ find_rule(const struct attr_rule *rules, const char *name)
     return NULL;
 }
 
+bool
+sanitize_allows(const char *element, const char *attribute)
+{
+    for (size_t t = 0; t < GUMBO_TAG_LAST; t++) {
+        const struct el_rule *r = &el_rules[t];
+
+        if (r->action != EL_KEEP || strcmp(r->name, element) != 0)
+            continue;
+        if (attribute == NULL || find_rule(attrs_global, attribute) != NULL ||
+            find_rule(r->attrs, attribute) != NULL)
+            return true;
+        /* what write_start_tag adds to every kept link */
+        if (strcmp(element, "a") == 0 && (strcmp(attribute, "target") == 0 ||
+                                          strcmp(attribute, "rel") == 0))
+            return true;
+    }
+    return false;
+}
+
 /* Writes <name attrs> for a kept element. */
 static void
 write_start_tag(struct san *st, const GumboElement *el,

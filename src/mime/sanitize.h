@@ -77,6 +77,15 @@ ATTR_NODISCARD int sanitize_html(const char *html, size_t len,
                                  struct sanitize_report *report_out,
                                  struct err *err);
 
+/* The allow-lists as a question, for tests (the fuzzer's oracle parses the
+ * output again and asks this of every element and attribute): true if
+ * sanitize_html() may write an element of that name (lower case, as
+ * written: xmp, listing and plaintext are written as "pre"), and, when
+ * attribute is not NULL, that attribute on it (target and rel on "a",
+ * which the sanitizer adds to every kept link, included). It says nothing
+ * of values: those are checked per attribute kind. */
+bool sanitize_allows(const char *element, const char *attribute);
+
 /* This module's own bounds, here so callers and tests can rely on them:
  * how deep output nests, the largest inline image, the parse budget. */
 #define SANITIZE_MAX_DEPTH 256u                /* nesting written out */

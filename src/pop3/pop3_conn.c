@@ -855,6 +855,12 @@ pop3_conn_close(struct pop3_conn **cp)
     *cp = NULL;
 }
 
+bool
+pop3_conn_is_usable(const struct pop3_conn *c)
+{
+    return !c->broken && !c->streaming;
+}
+
 unsigned
 pop3_conn_caps(const struct pop3_conn *c)
 {

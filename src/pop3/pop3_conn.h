@@ -126,6 +126,10 @@ bool pop3_conn_quit(struct pop3_conn **c, struct err *err);
  * NULL-safe; sets *c to NULL. */
 void pop3_conn_close(struct pop3_conn **c);
 
+/* False once the connection failed (read, write, protocol, a limit) or
+ * while a RETR stream is open: no command may be sent then. */
+bool pop3_conn_is_usable(const struct pop3_conn *c);
+
 /* CAPA bits (enum pop3_cap). */
 unsigned pop3_conn_caps(const struct pop3_conn *c);
 

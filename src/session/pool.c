@@ -73,6 +73,8 @@ struct pool {
     unsigned per_session, per_server, total;
     int64_t idle_us;
     unsigned connect_timeout, io_timeout; /* seconds */
+    uint64_t max_message;   /* for the stores: max_message_size */
+    unsigned pop3_idle;     /* seconds */
     pool_open_fn *open;
     void *open_ctx;
     int64_t (*now)(void);
@@ -138,6 +140,8 @@ pool_new(const struct cfg *cfg, pool_open_fn *open, void *open_ctx)
     p->idle_us = (int64_t)cfg->pool_idle * G_TIME_SPAN_SECOND;
     p->connect_timeout = cfg->connect_timeout;
     p->io_timeout = cfg->io_timeout;
+    p->max_message = cfg->max_message_size;
+    p->pop3_idle = cfg->pop3_idle;
     p->open = open;
     p->open_ctx = open_ctx;
     p->now = g_get_monotonic_time;
@@ -295,6 +299,33 @@ pool_discard(struct pool *p, struct session *s, struct store **st)
 
 /* ==== acquire and release ============================================== */
 
+static void
+pool_memo_free(void *m)
+{
+    struct store_memo *memo = m;
+
+    store_memo_unref(&memo);
+}
+
+/* A new reference to s's store memo, made on first use. The cache lock is
+ * held only for the lookup, never across a wait: no deadlock with a
+ * request of s that holds it. */
+static struct store_memo *
+pool_session_memo(struct session *s)
+{
+    struct store_memo *m;
+
+    session_cache_lock(s);
+    m = session_cache(s);
+    if (m == NULL) {
+        m = store_memo_new();
+        session_set_cache(s, m, pool_memo_free);
+    }
+    m = store_memo_ref(m);
+    session_cache_unlock(s);
+    return m;
+}
+
 /* Opens a store in the slot just taken for s. No lock held. */
 static struct store *
 pool_open_new(struct pool *p, struct session *s,
@@ -305,6 +336,8 @@ pool_open_new(struct pool *p, struct session *s,
         .user = s->user,
         .connect_timeout = p->connect_timeout,
         .io_timeout = p->io_timeout,
+        .max_message = p->max_message,
+        .pop3_idle = p->pop3_idle,
     };
     struct store *st = NULL;
     char *password;
@@ -316,9 +349,11 @@ pool_open_new(struct pool *p, struct session *s,
         return NULL;
     }
     login.password = password;
+    login.memo = pool_session_memo(s);
     st = p->open(p->open_ctx, &login, err);
     login.password = NULL;
     vault_secret_free(&password);
+    store_memo_unref(&login.memo);
     if (st == NULL) {
         if (err != NULL && err->kind == ERR_NONE)
             err_set(err, ERR_INTERNAL, "store opener failed without a reason");
@@ -585,10 +620,24 @@ pool_sessions_copy(struct pool *p)
     return copy;
 }
 
+void
+pool_close_idle(struct pool *p, struct session *s)
+{
+    GQueue stolen = G_QUEUE_INIT;
+
+    pthread_mutex_lock(&s->lock);
+    stolen = s->idle;
+    g_queue_init(&s->idle);
+    atomic_fetch_sub(&p->n_idle, stolen.length);
+    pthread_mutex_unlock(&s->lock);
+    (void)pool_discard_queue(p, s, &stolen); /* nobody needs the count */
+}
+
 size_t
 pool_reap(struct pool *p)
 {
-    int64_t cutoff = p->now() - p->idle_us;
+    int64_t now = p->now();
+    int64_t cutoff = now - p->idle_us;
     GPtrArray *sessions = pool_sessions_copy(p);
     size_t n = 0;
 
@@ -602,7 +651,11 @@ pool_reap(struct pool *p)
             struct pool_idle *idle = l->data;
 
             next = l->next;
-            if (idle->since_us < cutoff) {
+            /* a store may ask to go sooner (POP3 locks the maildrop) */
+            if (idle->since_us < cutoff ||
+                (idle->st->idle_max > 0 &&
+                 idle->since_us < now - (int64_t)idle->st->idle_max *
+                                            G_TIME_SPAN_SECOND)) {
                 g_queue_unlink(&s->idle, l);
                 g_queue_push_tail_link(&old, l);
             }

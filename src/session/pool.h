@@ -75,8 +75,12 @@ void pool_release(struct pool *p, struct session *s, struct store **st);
  * session_destroy and expiry call it). Harmless when s has no stores. */
 void pool_drop_session(struct pool *p, struct session *s);
 
-/* Closes every store idle longer than pool_idle at the pool's clock and
- * returns how many. Those of different sessions are closed one after the
+/* Closes every idle store of s now (POP3 "refresh": the next request logs
+ * in anew and sees new mail). s goes on; its stores in use stay. */
+void pool_close_idle(struct pool *p, struct session *s);
+
+/* Closes every store idle longer than pool_idle at the pool's clock (or
+ * than its own st->idle_max, when shorter) and returns how many. Those of different sessions are closed one after the
  * other, with no lock held. */
 size_t pool_reap(struct pool *p);
 

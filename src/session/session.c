@@ -167,6 +167,7 @@ session_alloc(void)
     atomic_init(&s->refs, 1);
     atomic_init(&s->last_used_us, 0);
     atomic_init(&s->cache_owner, 0);
+    atomic_init(&s->store_caps, 0);
     xassert(pthread_mutex_init(&s->lock, NULL) == 0);
     xassert(pthread_condattr_init(&ca) == 0);
     xassert(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0);
@@ -265,11 +266,58 @@ session_csrf_token(const struct session *s)
 bool
 session_csrf_ok(const struct session *s, const char *token)
 {
-    /* The length is no secret (every token has it); the bytes are. */
-    if (token == NULL ||
-        strnlen(token, SESSION_CSRF_LEN + 1) != SESSION_CSRF_LEN)
+    char bare[SESSION_CSRF_LEN + 1];
+    bool ok;
+
+    /* The length is no secret (every token has one of two); the bytes
+     * are. */
+    if (!session_csrf_unmask(token, bare))
         return false;
-    return CRYPTO_memcmp(token, s->csrf, SESSION_CSRF_LEN) == 0;
+    ok = CRYPTO_memcmp(bare, s->csrf, SESSION_CSRF_LEN) == 0;
+    OPENSSL_cleanse(bare, sizeof(bare));
+    return ok;
+}
+
+bool
+session_csrf_mask(const char *token, char out[SESSION_CSRF_MASKED_LEN + 1])
+{
+    unsigned char raw[64]; /* mask, then mask XOR token */
+    bool ok = false;
+
+    if (token == NULL ||
+        strnlen(token, SESSION_CSRF_LEN + 1) != SESSION_CSRF_LEN ||
+        !b64url_decode_exact(token, SESSION_CSRF_LEN, raw + 32, 32))
+        goto done;
+    if (RAND_bytes(raw, 32) != 1)
+        goto done;
+    for (size_t i = 0; i < 32; i++)
+        raw[32 + i] ^= raw[i];
+    b64url_encode(raw, sizeof(raw), out);
+    ok = true;
+done:
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ok;
+}
+
+bool
+session_csrf_unmask(const char *sent, char out[SESSION_CSRF_LEN + 1])
+{
+    unsigned char raw[64];
+    size_t n = sent != NULL ? strnlen(sent, SESSION_CSRF_MASKED_LEN + 1) : 0;
+
+    if (n == SESSION_CSRF_LEN) {
+        memcpy(out, sent, SESSION_CSRF_LEN + 1);
+        return true;
+    }
+    if (n != SESSION_CSRF_MASKED_LEN ||
+        !b64url_decode_exact(sent, SESSION_CSRF_MASKED_LEN, raw,
+                             sizeof(raw)))
+        return false;
+    for (size_t i = 0; i < 32; i++)
+        raw[32 + i] ^= raw[i];
+    b64url_encode(raw + 32, 32, out);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return true;
 }
 
 char *
@@ -619,4 +667,16 @@ session_table_reap(struct session_table *t)
 
     t->ops->take_if(t->impl, session_pick_expired, &ctx, expired);
     return session_table_end_all(expired);
+}
+
+void
+session_set_store_caps(struct session *s, unsigned caps)
+{
+    atomic_store(&s->store_caps, caps);
+}
+
+unsigned
+session_store_caps(const struct session *s)
+{
+    return atomic_load(&s->store_caps);
 }

@@ -22,6 +22,7 @@
 #define SESSION_HASH_LEN 32u   /* SHA-256 of the id: what the server keeps */
 #define SESSION_COOKIE_LEN 86u /* base64url(id || key), no padding */
 #define SESSION_CSRF_LEN 43u   /* base64url of 32 random bytes */
+#define SESSION_CSRF_MASKED_LEN 86u /* base64url of mask || mask^token */
 #define SESSION_USER_MAX 512u  /* bytes of a login name (ERR_LIMIT beyond) */
 
 struct session;
@@ -164,9 +165,23 @@ bool session_token_is_wellformed(const char *t);
 const char *session_csrf_token(const struct session *s);
 
 /* Whether token (from a form field or X-CSRF-Token; may be NULL) is s's
- * CSRF token. Constant time for tokens of the right length; false for
- * NULL and for every other length. */
+ * CSRF token, bare or masked (session_csrf_mask). Constant time for
+ * tokens of either length; false for NULL and for every other length. */
 bool session_csrf_ok(const struct session *s, const char *token);
+
+/* Masks a token (of session_token_new's shape) for one response, so that
+ * a page compressed with attacker-chosen text beside it tells nothing
+ * about the token (BREACH): out gets base64url(m || (m XOR t)) of a fresh
+ * random 32-byte m and the token's 32 bytes t, SESSION_CSRF_MASKED_LEN
+ * characters and a NUL. Every mask of a token unmasks to it. false when
+ * token is not canonical base64url of 32 bytes, or no randomness. */
+ATTR_NODISCARD bool session_csrf_mask(const char *token,
+                                      char out[SESSION_CSRF_MASKED_LEN + 1]);
+
+/* What a browser sent back, as a bare token in out: a masked token is
+ * unmasked, a bare one (SESSION_CSRF_LEN characters) copied. false for
+ * NULL and anything else. Compare out in constant time. */
+bool session_csrf_unmask(const char *sent, char out[SESSION_CSRF_LEN + 1]);
 
 /* Opens the sealed password with key. Returns a NUL-terminated copy that
  * the caller releases with vault_secret_free, as soon as it is sent.
@@ -190,6 +205,12 @@ size_t session_table_count(struct session_table *t);
 size_t session_table_reap(struct session_table *t);
 
 /* ---- Per-session store cache ------------------------------------------ */
+
+/* What the session's mail store can do (enum store_cap bits of the store
+ * it used last; 0 before the first), so every page can adapt without
+ * asking the server. */
+void session_set_store_caps(struct session *s, unsigned caps);
+unsigned session_store_caps(const struct session *s);
 
 /* One opaque object per session where the mail store keeps state between
  * requests (folder state, say). Nothing from a request arena may go in it

@@ -34,6 +34,7 @@ struct session {
 
     _Atomic int64_t last_used_us; /* the table's clock */
     atomic_uint refs;
+    atomic_uint store_caps;   /* enum store_cap bits of its last store */
 
     /* lock guards everything from here to the cache part. */
     pthread_mutex_t lock;

@@ -6,6 +6,7 @@
 #include "core/attr.h"
 #include "store/store.h"
 #include "store/store_imap.h"
+#include "store/store_pop3.h"
 
 static const char *const role_names[] = {
     [STORE_ROLE_NONE] = NULL,       [STORE_ROLE_INBOX] = "inbox",
@@ -32,11 +33,84 @@ static const char *const sort_names[] = {
     [STORE_SORT_SIZE_DESC] = "size-desc",
 };
 
+bool
+store_id_is_valid(const char *id)
+{
+    size_t n = 0;
+
+    if (id == NULL)
+        return false;
+    for (; id[n] != '\0'; n++) {
+        if ((unsigned char)id[n] < 0x21 || (unsigned char)id[n] > 0x7e ||
+            n >= STORE_ID_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
 const char *
 store_sort_name(enum store_sort sort)
 {
     xassert((size_t)sort < N_ELEMENTS(sort_names));
     return sort_names[sort];
+}
+
+struct store_memo {
+    GMutex lock;
+    void *data;
+    void (*data_free)(void *);
+};
+
+static void
+store_memo_clear(gpointer p)
+{
+    struct store_memo *m = p;
+
+    if (m->data != NULL && m->data_free != NULL)
+        m->data_free(m->data);
+    g_mutex_clear(&m->lock);
+}
+
+struct store_memo *
+store_memo_new(void)
+{
+    struct store_memo *m = g_atomic_rc_box_new0(struct store_memo);
+
+    g_mutex_init(&m->lock);
+    return m;
+}
+
+struct store_memo *
+store_memo_ref(struct store_memo *m)
+{
+    return g_atomic_rc_box_acquire(m);
+}
+
+void
+store_memo_unref(struct store_memo **mp)
+{
+    if (*mp == NULL)
+        return;
+    g_atomic_rc_box_release_full(*mp, store_memo_clear);
+    *mp = NULL;
+}
+
+void *
+store_memo_lock(struct store_memo *m, void *(*make)(void),
+                void (*free_fn)(void *))
+{
+    g_mutex_lock(&m->lock);
+    if (m->data == NULL) {
+        m->data = make();
+        m->data_free = free_fn;
+    }
+    return m->data;
+}
+
+void
+store_memo_unlock(struct store_memo *m)
+{
+    g_mutex_unlock(&m->lock);
 }
 
 struct store *
@@ -46,8 +120,7 @@ store_open(const struct store_login *login, struct err *err)
     case CFG_PROTO_IMAP:
         return store_imap_open(login, err);
     case CFG_PROTO_POP3:
-        err_set(err, ERR_UNSUPPORTED, "POP3 servers are not supported yet");
-        return NULL;
+        return store_pop3_open(login, err);
     }
     xassert_unreached();
 }
@@ -95,35 +168,36 @@ store_ping(struct store *st, struct err *err)
 }
 
 int
-store_message_get(struct store *st, const char *folder, uint32_t uid,
+store_message_get(struct store *st, const char *folder, const char *id,
                   bool with_headers, struct arena *a,
                   struct store_message *out, struct err *err)
 {
     return store_check(st,
-                       st->ops->message_get(st, folder, uid, with_headers, a,
+                       st->ops->message_get(st, folder, id, with_headers, a,
                                             out, err),
                        err);
 }
 
 int
-store_flags_change(struct store *st, const char *folder, const uint32_t *uids,
-                   size_t n, unsigned flags, bool add, struct err *err)
+store_flags_change(struct store *st, const char *folder,
+                   const char *const *ids, size_t n, unsigned flags, bool add,
+                   struct err *err)
 {
     if (!store_has_cap(st, STORE_CAP_FLAGS)) {
         err_set(err, ERR_UNSUPPORTED, "this server keeps no flags");
         return -1;
     }
     return store_check(st,
-                       st->ops->flags_change(st, folder, uids, n, flags, add,
+                       st->ops->flags_change(st, folder, ids, n, flags, add,
                                              err),
                        err);
 }
 
 struct store_stream *
-store_stream_open(struct store *st, const char *folder, uint32_t uid,
+store_stream_open(struct store *st, const char *folder, const char *id,
                   const char *section, struct err *err)
 {
-    struct store_stream *s = st->ops->stream_open(st, folder, uid, section,
+    struct store_stream *s = st->ops->stream_open(st, folder, id, section,
                                                   err);
 
     if (s == NULL)
@@ -154,11 +228,11 @@ store_stream_close(struct store_stream **sp)
 }
 
 int
-store_part_raw(struct store *st, const char *folder, uint32_t uid,
+store_part_raw(struct store *st, const char *folder, const char *id,
                const char *section, size_t max, GString *out,
                bool *truncated_out, struct err *err)
 {
-    struct store_stream *s = store_stream_open(st, folder, uid, section, err);
+    struct store_stream *s = store_stream_open(st, folder, id, section, err);
     char buf[16 * 1024];
     size_t got = 0;
 
@@ -201,7 +275,7 @@ store_message_part(const struct store_message *m, const char *section)
 
 int
 store_messages_transfer(struct store *st, const char *folder,
-                        const uint32_t *uids, size_t n, const char *to,
+                        const char *const *ids, size_t n, const char *to,
                         bool keep, struct err *err)
 {
     if (to != NULL && !store_has_cap(st, STORE_CAP_FOLDERS)) {
@@ -209,7 +283,7 @@ store_messages_transfer(struct store *st, const char *folder,
         return -1;
     }
     return store_check(st,
-                       st->ops->messages_transfer(st, folder, uids, n, to,
+                       st->ops->messages_transfer(st, folder, ids, n, to,
                                                   keep, err),
                        err);
 }
@@ -229,13 +303,13 @@ store_folder_change(struct store *st, enum store_folder_op op,
 
 int
 store_append(struct store *st, const char *folder, unsigned flags,
-             const void *data, size_t len, uint32_t *uid_out,
+             const void *data, size_t len, char id_out[STORE_ID_MAX + 1],
              struct err *err)
 {
-    if (uid_out != NULL)
-        *uid_out = 0;
+    if (id_out != NULL)
+        id_out[0] = '\0';
     return store_check(st,
-                       st->ops->append(st, folder, flags, data, len, uid_out,
+                       st->ops->append(st, folder, flags, data, len, id_out,
                                        err),
                        err);
 }

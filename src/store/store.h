@@ -22,8 +22,18 @@ enum store_cap {
     STORE_CAP_FLAGS = 1u << 1,   /* \Seen, \Flagged kept on the server */
     STORE_CAP_MOVE = 1u << 2,
     STORE_CAP_SEARCH = 1u << 3,
-    STORE_CAP_SORT = 1u << 4     /* server sorts; else the store sorts */
+    STORE_CAP_SORT = 1u << 4,    /* server sorts; else the store sorts */
+    STORE_CAP_SNAPSHOT = 1u << 5 /* shows the mailbox as it was at login
+                                    (POP3): new mail needs a reconnect */
 };
+
+/* A message's name in URLs, forms and JSON (DESIGN §6): the UID in decimal
+ * for IMAP, the UIDL for POP3, never a session-local number. 1 to
+ * STORE_ID_MAX bytes of 0x21-0x7E (RFC 1939 §7), NUL-terminated. */
+#define STORE_ID_MAX 70u
+
+/* True when id has the shape above (any store may still not know it). */
+bool store_id_is_valid(const char *id);
 
 enum store_role {
     STORE_ROLE_NONE = 0,
@@ -85,7 +95,7 @@ struct store_address {
 };
 
 struct store_summary {
-    uint32_t uid;
+    const char *id;          /* STORE_ID_MAX */
     const char *subject;     /* decoded UTF-8 */
     struct store_address from;
     int64_t date;            /* Unix seconds: the Date header, else
@@ -107,7 +117,7 @@ struct store_page {
  * structure; parts are fetched one by one (store_part_text, streams). */
 struct store_message {
     const char *folder;
-    uint32_t uid;
+    const char *id;
     struct mime_envelope env;
     bool seen, flagged, answered, draft;
     uint64_t size;
@@ -154,25 +164,25 @@ struct store_ops {
     int (*summary_page)(struct store *st, const struct store_page_query *q,
                         struct arena *a, struct store_page *out,
                         struct err *err);
-    int (*message_get)(struct store *st, const char *folder, uint32_t uid,
+    int (*message_get)(struct store *st, const char *folder, const char *id,
                        bool with_headers, struct arena *a,
                        struct store_message *out, struct err *err);
     int (*flags_change)(struct store *st, const char *folder,
-                        const uint32_t *uids, size_t n, unsigned flags,
+                        const char *const *ids, size_t n, unsigned flags,
                         bool add, struct err *err);
     /* to NULL: expunge (delete for good); else move or copy there. */
     int (*messages_transfer)(struct store *st, const char *folder,
-                             const uint32_t *uids, size_t n, const char *to,
-                             bool keep, struct err *err);
+                             const char *const *ids, size_t n,
+                             const char *to, bool keep, struct err *err);
     int (*folder_change)(struct store *st, enum store_folder_op op,
                          const char *path, const char *new_path,
                          struct err *err);
     int (*append)(struct store *st, const char *folder, unsigned flags,
-                  const void *data, size_t len, uint32_t *uid_out,
-                  struct err *err);
+                  const void *data, size_t len,
+                  char id_out[STORE_ID_MAX + 1], struct err *err);
     /* section NULL: the whole raw message. */
     struct store_stream *(*stream_open)(struct store *st, const char *folder,
-                                        uint32_t uid, const char *section,
+                                        const char *id, const char *section,
                                         struct err *err);
     ssize_t (*stream_read)(struct store_stream *s, void *buf, size_t max,
                            struct err *err);
@@ -187,9 +197,32 @@ struct store {
     const struct store_ops *ops;
     unsigned caps;          /* enum store_cap bits */
     const struct cfg_server *server;
-    bool broken;            /* a connection or protocol error happened:
-                               the pool must not reuse this store */
+    bool broken;            /* a connection or protocol error happened, or
+                               the store is spent (POP3 after QUIT): the
+                               pool must not reuse this store */
+    unsigned idle_max;      /* seconds it may wait idle in the pool; 0:
+                               the pool's own pool_idle */
 };
+
+/* What a store remembers for one session across its connections (POP3:
+ * headers by UIDL, the messages read, the last message retrieved), which
+ * the pool closes and reopens at will. Reference-counted and thread-safe:
+ * the session holds one reference, each store of the session another. A
+ * backend keeps its data in it (store_memo_data), created on first use. */
+struct store_memo;
+
+/* Never returns NULL. */
+struct store_memo *store_memo_new(void);
+struct store_memo *store_memo_ref(struct store_memo *m);
+/* Drops a reference; the last one frees the backend's data with its
+ * free function. NULL-safe; sets *m to NULL. */
+void store_memo_unref(struct store_memo **m);
+/* Locks m and returns its data, making it with make() (and remembering
+ * free_fn for it) when there is none yet. Unlock with store_memo_unlock
+ * before anything that waits on the network. */
+void *store_memo_lock(struct store_memo *m, void *(*make)(void),
+                      void (*free_fn)(void *));
+void store_memo_unlock(struct store_memo *m);
 
 /* Credentials as the session gives them to the store; never logged. */
 struct store_login {
@@ -197,6 +230,10 @@ struct store_login {
     const char *user;
     const char *password;
     unsigned connect_timeout, io_timeout; /* seconds */
+    uint64_t max_message;     /* cfg max_message_size */
+    unsigned pop3_idle;       /* cfg pop3_idle, seconds */
+    struct store_memo *memo;  /* the session's; NULL: the store makes its
+                                 own. The store takes a reference. */
 };
 
 /* Opens a connection to login->server and logs in. ERR_AUTH when the server
@@ -228,9 +265,9 @@ ATTR_NODISCARD int store_summary_page(struct store *st,
 ATTR_NODISCARD int store_ping(struct store *st, struct err *err);
 
 /* The message's envelope, flags and structure (and its raw header block
- * when with_headers). ERR_NOT_FOUND for an unknown folder or uid. */
+ * when with_headers). ERR_NOT_FOUND for an unknown folder or id. */
 ATTR_NODISCARD int store_message_get(struct store *st, const char *folder,
-                                     uint32_t uid, bool with_headers,
+                                     const char *id, bool with_headers,
                                      struct arena *a,
                                      struct store_message *out,
                                      struct err *err);
@@ -238,17 +275,19 @@ ATTR_NODISCARD int store_message_get(struct store *st, const char *folder,
 /* Adds (or removes) flags on messages; ERR_UNSUPPORTED without
  * STORE_CAP_FLAGS. */
 ATTR_NODISCARD int store_flags_change(struct store *st, const char *folder,
-                                      const uint32_t *uids, size_t n,
+                                      const char *const *ids, size_t n,
                                       unsigned flags, bool add,
                                       struct err *err);
 
 /* Moves (keep false) or copies (keep true) messages to folder to; to NULL
- * deletes them for good. MOVE when offered, else COPY + \Deleted + UID
- * EXPUNGE of just these (UIDPLUS), so other messages marked \Deleted stay.
- * ERR_NOT_FOUND for an unknown folder. */
+ * deletes them for good. IMAP: MOVE when offered, else COPY + \Deleted +
+ * UID EXPUNGE of just these (UIDPLUS), so other messages marked \Deleted
+ * stay. POP3: DELE, committed at once with QUIT (the store is then spent:
+ * the pool opens a new one). ERR_NOT_FOUND for an unknown folder; ids the
+ * mailbox no longer holds are skipped. */
 ATTR_NODISCARD int store_messages_transfer(struct store *st,
                                            const char *folder,
-                                           const uint32_t *uids, size_t n,
+                                           const char *const *ids, size_t n,
                                            const char *to, bool keep,
                                            struct err *err);
 
@@ -258,18 +297,19 @@ ATTR_NODISCARD int store_folder_change(struct store *st,
                                        const char *path, const char *new_path,
                                        struct err *err);
 
-/* Appends a message (RFC 5322 bytes) with flags; *uid_out gets its UID
- * when the server tells (UIDPLUS), else 0. uid_out may be NULL. */
+/* Appends a message (RFC 5322 bytes) with flags; id_out gets its id when
+ * the server tells (UIDPLUS), else "". id_out may be NULL. */
 ATTR_NODISCARD int store_append(struct store *st, const char *folder,
                                 unsigned flags, const void *data, size_t len,
-                                uint32_t *uid_out, struct err *err);
+                                char id_out[STORE_ID_MAX + 1],
+                                struct err *err);
 
 /* Opens a stream of one part's raw (still transfer-encoded) bytes, or of
  * the whole message when section is NULL. The store is busy until the
  * stream is closed; closing before the end makes the store unusable
  * (st->broken). */
 struct store_stream *store_stream_open(struct store *st, const char *folder,
-                                       uint32_t uid, const char *section,
+                                       const char *id, const char *section,
                                        struct err *err);
 /* Next bytes (at most max); 0 at the end; -1 with err. */
 ATTR_NODISCARD ssize_t store_stream_read(struct store_stream *s, void *buf,
@@ -279,7 +319,7 @@ void store_stream_close(struct store_stream **s);
 /* A part's raw bytes, up to max: appended to out; *truncated_out says
  * whether there was more. Streams under the hood. */
 ATTR_NODISCARD int store_part_raw(struct store *st, const char *folder,
-                                  uint32_t uid, const char *section,
+                                  const char *id, const char *section,
                                   size_t max, GString *out,
                                   bool *truncated_out, struct err *err);
 

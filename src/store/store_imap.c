@@ -2,6 +2,7 @@
  * counts, pages of summaries with a per-connection cache keyed by
  * UIDVALIDITY and HIGHESTMODSEQ (or UIDNEXT/EXISTS). Layer: store.
  * Trust: everything the server sends is UNTRUSTED and checked. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,25 +93,6 @@ store_imap_mime_init(void)
         g_mime_init();
         g_once_init_leave(&once, 1);
     }
-}
-
-/* Header text to valid UTF-8: RFC 2047 words decoded, 8-bit bytes in
- * unknown charsets converted or replaced, never passed through. */
-static char *
-decode_header_text(const char *raw, bool phrase)
-{
-    char *dec, *valid;
-
-    if (raw == NULL)
-        return g_strdup("");
-    dec = phrase ? g_mime_utils_header_decode_phrase(NULL, raw)
-                 : g_mime_utils_header_decode_text(NULL, raw);
-    if (dec == NULL)
-        dec = g_strdup(raw);
-    valid = g_utf8_make_valid(dec, -1);
-    g_free(dec);
-    g_strstrip(valid);
-    return valid;
 }
 
 /* Mailbox names from the server: modified UTF-7 unless UTF8=ACCEPT. */
@@ -263,7 +245,8 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
     if (env->type != IMAP_ARG_LIST || env->n < 10)
         return;
     g_free(s->subject);
-    s->subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    s->subject =
+        mime_decode_header_text(imap_arg_nstring(&env->list[1]), false);
     s->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
     from = &env->list[2];
     g_free(s->from_name);
@@ -276,11 +259,13 @@ csum_set_envelope(struct csum *s, const struct imap_arg *env,
         const char *mbox = imap_arg_nstring(&a[2]);
         const char *host = imap_arg_nstring(&a[3]);
 
-        s->from_name = decode_header_text(imap_arg_nstring(&a[0]), true);
-        if (mbox != NULL && host != NULL)
-            s->from_email = g_utf8_make_valid(
-                g_strdup_printf("%s@%s", mbox, host), -1);
-        else if (mbox != NULL)
+        s->from_name = mime_decode_header_text(imap_arg_nstring(&a[0]), true);
+        if (mbox != NULL && host != NULL) {
+            char *e = g_strdup_printf("%s@%s", mbox, host);
+
+            s->from_email = g_utf8_make_valid(e, -1); /* a copy */
+            g_free(e);
+        } else if (mbox != NULL)
             s->from_email = g_utf8_make_valid(mbox, -1);
     }
     if (s->from_name == NULL)
@@ -717,7 +702,7 @@ store_imap_summary_page(struct store *st, const struct store_page_query *q,
 
         if (s == NULL)
             continue; /* expunged between SORT and FETCH */
-        d->uid = uid;
+        d->id = arena_printf(a, "%" PRIu32, uid);
         d->subject = arena_strdup(a, s->subject != NULL ? s->subject : "");
         d->from.name = arena_strdup(a, s->from_name != NULL ? s->from_name
                                                             : "");
@@ -1050,7 +1035,7 @@ env_addresses(struct arena *a, const struct imap_arg *list, size_t *n_out)
         host = imap_arg_nstring(&ad->list[3]);
         if (host == NULL)
             continue; /* RFC 3501 group syntax markers */
-        name = decode_header_text(imap_arg_nstring(&ad->list[0]), true);
+        name = mime_decode_header_text(imap_arg_nstring(&ad->list[0]), true);
         out[n].name = arena_strdup(a, name);
         g_free(name);
         {
@@ -1082,7 +1067,7 @@ envelope_fill(struct arena *a, const struct imap_arg *env,
         out->date = parse_date(NULL, internal_date);
         return;
     }
-    subject = decode_header_text(imap_arg_nstring(&env->list[1]), false);
+    subject = mime_decode_header_text(imap_arg_nstring(&env->list[1]), false);
     out->subject = arena_strdup(a, subject);
     g_free(subject);
     out->date = parse_date(imap_arg_nstring(&env->list[0]), internal_date);
@@ -1281,6 +1266,25 @@ bs_walk_body(struct bs_walk *w, const struct imap_arg *b, const char *num,
     return 0;
 }
 
+int
+store_imap_bodystructure_parts(struct arena *a, const struct imap_arg *bs,
+                               struct mime_part **parts_out, size_t *n_out,
+                               struct err *err)
+{
+    struct bs_walk w = {.a = a,
+                        .parts = g_array_new(FALSE, TRUE,
+                                             sizeof(struct mime_part))};
+    int rc = bs_walk_body(&w, bs, bs_is_multipart(bs) ? "" : "1", -1, 0, err);
+
+    *n_out = w.parts->len;
+    *parts_out = arena_alloc(a, (*n_out > 0 ? *n_out : 1) *
+                                    sizeof(**parts_out));
+    if (*n_out > 0)
+        memcpy(*parts_out, w.parts->data, *n_out * sizeof(**parts_out));
+    g_array_free(w.parts, TRUE);
+    return rc;
+}
+
 struct message_ctx {
     struct store_imap *si;
     struct arena *a;
@@ -1334,19 +1338,9 @@ message_untagged(void *vctx, const struct imap_resp *r, struct err *err)
             m->size = n;
     }
     {
-        struct bs_walk w = {.a = ctx->a,
-                            .parts = g_array_new(FALSE, TRUE,
-                                                 sizeof(struct mime_part))};
-        int rc = bs_walk_body(&w, v, bs_is_multipart(v) ? "" : "1", -1, 0,
-                              err);
+        int rc = store_imap_bodystructure_parts(ctx->a, v, &m->parts,
+                                                &m->n_parts, err);
 
-        m->n_parts = w.parts->len;
-        m->parts = arena_alloc(ctx->a, (m->n_parts > 0 ? m->n_parts : 1) *
-                                           sizeof(*m->parts));
-        if (m->n_parts > 0)
-            memcpy(m->parts, w.parts->data,
-                   m->n_parts * sizeof(*m->parts));
-        g_array_free(w.parts, TRUE);
         if (rc < 0) {
             /* a structure we cannot read still shows its headers: say the
              * whole body is one plain part */
@@ -1393,18 +1387,62 @@ store_imap_select_for(struct store_imap *si, const char *folder,
     return 0;
 }
 
+/* Message ids are UIDs in decimal (RFC 9051 §2.3.1.1: 1 to 2^32-1). An
+ * id of another shape is the browser's mistake: ERR_INPUT. */
 static int
-store_imap_message_get(struct store *st, const char *folder, uint32_t uid,
+store_imap_uid_of(const char *id, const char *folder, uint32_t *uid_out,
+                  struct err *err)
+{
+    guint64 v;
+    char *end;
+
+    if (id == NULL || !g_ascii_isdigit(id[0]) || id[0] == '0' ||
+        strlen(id) > 10)
+        goto bad;
+    v = g_ascii_strtoull(id, &end, 10);
+    if (*end != '\0' || v > UINT32_MAX)
+        goto bad;
+    *uid_out = (uint32_t)v;
+    return 0;
+bad:
+    err_set(err, ERR_INPUT, "\"%.70s\" is not a message UID (in %s)", id,
+            folder);
+    return -1;
+}
+
+/* The UIDs of ids, g_malloc'd (g_free it); NULL with ERR_INPUT when one
+ * is not a UID. */
+static uint32_t *
+store_imap_uids_of(const char *const *ids, size_t n, const char *folder,
+                   struct err *err)
+{
+    uint32_t *uids = g_new(uint32_t, n > 0 ? n : 1);
+
+    for (size_t i = 0; i < n; i++) {
+        if (store_imap_uid_of(ids[i], folder, &uids[i], err) < 0) {
+            g_free(uids);
+            return NULL;
+        }
+    }
+    return uids;
+}
+
+static int
+store_imap_message_get(struct store *st, const char *folder, const char *id,
                        bool with_headers, struct arena *a,
                        struct store_message *out, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
-    struct message_ctx ctx = {.si = si, .a = a, .uid = uid, .out = out};
+    struct message_ctx ctx = {.si = si, .a = a, .out = out};
     struct imap_cmd *cmd;
+    uint32_t uid;
 
     memset(out, 0, sizeof(*out));
+    if (store_imap_uid_of(id, folder, &uid, err) < 0)
+        return -1;
+    ctx.uid = uid;
     out->folder = arena_strdup(a, folder);
-    out->uid = uid;
+    out->id = arena_printf(a, "%" PRIu32, uid);
     if (store_imap_select_for(si, folder, err) < 0)
         return -1;
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
@@ -1424,9 +1462,9 @@ store_imap_message_get(struct store *st, const char *folder, uint32_t uid,
 }
 
 static int
-store_imap_flags_change(struct store *st, const char *folder,
-                        const uint32_t *uids, size_t n, unsigned flags,
-                        bool add, struct err *err)
+store_imap_flags_change_uids(struct store *st, const char *folder,
+                             const uint32_t *uids, size_t n, unsigned flags,
+                             bool add, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct fetch_ctx ctx = {.si = si, .flags_only = true};
@@ -1477,6 +1515,21 @@ store_imap_flags_change(struct store *st, const char *folder,
     return 0;
 }
 
+static int
+store_imap_flags_change(struct store *st, const char *folder,
+                        const char *const *ids, size_t n, unsigned flags,
+                        bool add, struct err *err)
+{
+    uint32_t *uids = store_imap_uids_of(ids, n, folder, err);
+    int rc;
+
+    if (uids == NULL)
+        return -1;
+    rc = store_imap_flags_change_uids(st, folder, uids, n, flags, add, err);
+    g_free(uids);
+    return rc;
+}
+
 /* A NO from the server, in the words the user needs. */
 static void
 store_imap_refusal(struct store_imap *si, const char *what, const char *name,
@@ -1514,9 +1567,9 @@ store_imap_uid_cmd(struct store_imap *si, const char *verb,
 }
 
 static int
-store_imap_messages_transfer(struct store *st, const char *folder,
-                             const uint32_t *uids, size_t n, const char *to,
-                             bool keep, struct err *err)
+store_imap_transfer_uids(struct store *st, const char *folder,
+                         const uint32_t *uids, size_t n, const char *to,
+                         bool keep, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     bool uidplus = imap_conn_has_cap(si->conn, IMAP_CAP_UIDPLUS);
@@ -1552,6 +1605,21 @@ store_imap_messages_transfer(struct store *st, const char *folder,
         return imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "EXPUNGE"),
                              NULL, NULL, err);
     return 0;
+}
+
+static int
+store_imap_messages_transfer(struct store *st, const char *folder,
+                             const char *const *ids, size_t n,
+                             const char *to, bool keep, struct err *err)
+{
+    uint32_t *uids = store_imap_uids_of(ids, n, folder, err);
+    int rc;
+
+    if (uids == NULL)
+        return -1;
+    rc = store_imap_transfer_uids(st, folder, uids, n, to, keep, err);
+    g_free(uids);
+    return rc;
 }
 
 static int
@@ -1632,8 +1700,8 @@ store_imap_folder_change(struct store *st, enum store_folder_op op,
 
 static int
 store_imap_append(struct store *st, const char *folder, unsigned flags,
-                  const void *data, size_t len, uint32_t *uid_out,
-                  struct err *err)
+                  const void *data, size_t len,
+                  char id_out[STORE_ID_MAX + 1], struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "APPEND");
@@ -1668,12 +1736,13 @@ store_imap_append(struct store *st, const char *folder, unsigned flags,
     }
     g_hash_table_remove(si->cache, folder);
     /* RFC 4315: OK [APPENDUID uidvalidity uid] */
-    if (uid_out != NULL &&
+    if (id_out != NULL &&
         strcmp(imap_conn_last_code(si->conn), "APPENDUID") == 0) {
         const char *a = strchr(imap_conn_last_code_args(si->conn), ' ');
         guint64 v = a != NULL ? g_ascii_strtoull(a + 1, NULL, 10) : 0;
 
-        *uid_out = v <= UINT32_MAX ? (uint32_t)v : 0;
+        if (v > 0 && v <= UINT32_MAX)
+            g_snprintf(id_out, STORE_ID_MAX + 1, "%" G_GUINT64_FORMAT, v);
     }
     return 0;
 }
@@ -1684,14 +1753,16 @@ struct store_imap_stream {
 };
 
 static struct store_stream *
-store_imap_stream_open(struct store *st, const char *folder, uint32_t uid,
+store_imap_stream_open(struct store *st, const char *folder, const char *id,
                        const char *section, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct store_imap_stream *s;
     struct imap_cmd *cmd;
+    uint32_t uid;
 
-    if (store_imap_select_for(si, folder, err) < 0)
+    if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
+        store_imap_select_for(si, folder, err) < 0)
         return NULL;
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
     imap_cmd_add_number(cmd, uid);

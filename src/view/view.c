@@ -26,6 +26,43 @@ view_add_str(struct json_object *o, const char *key, const char *s)
                            s != NULL ? json_object_new_string(s) : NULL);
 }
 
+void
+view_add_id(struct json_object *o, const char *key, const char *id)
+{
+    size_t n = strlen(id);
+    bool number = n > 0 && n <= 10 && id[0] != '0';
+
+    for (size_t i = 0; i < n && number; i++)
+        number = g_ascii_isdigit(id[i]);
+    if (number && g_ascii_strtoull(id, NULL, 10) <= UINT32_MAX) {
+        json_object_object_add(o, key, json_object_new_int64(
+                                           (int64_t)g_ascii_strtoull(
+                                               id, NULL, 10)));
+        return;
+    }
+    view_add_str(o, key, id);
+}
+
+void
+view_add_caps(struct json_object *o, unsigned caps)
+{
+    static const struct {
+        const char *name;
+        enum store_cap cap;
+    } names[] = {
+        {"folders", STORE_CAP_FOLDERS}, {"flags", STORE_CAP_FLAGS},
+        {"move", STORE_CAP_MOVE},       {"search", STORE_CAP_SEARCH},
+        {"snapshot", STORE_CAP_SNAPSHOT},
+    };
+    struct json_object *c = json_object_new_object();
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        json_object_object_add(c, names[i].name,
+                               json_object_new_boolean((caps &
+                                                        names[i].cap) != 0));
+    json_object_object_add(o, "caps", c);
+}
+
 struct json_object *
 view_login(struct arena *a, const struct cfg *cfg, const char *user,
            const char *server, const char *error)

@@ -17,6 +17,16 @@ struct json_object *view_obj_new(struct arena *a);
 /* Adds key: s (a JSON null when s is NULL). */
 void view_add_str(struct json_object *o, const char *key, const char *s);
 
+/* Adds key: a message id (store.h), as a JSON number when it is one (an
+ * IMAP UID), else as a string (a POP3 UIDL). Both read back as the same
+ * text in a URL: a number here has no leading zero or sign. */
+void view_add_id(struct json_object *o, const char *key, const char *id);
+
+/* Adds "caps": what the session's mail store can do (enum store_cap), as
+ * booleans folders, flags, move, search, snapshot: pages offer only what
+ * works (POP3: no folders, flags or search; "refresh" for a snapshot). */
+void view_add_caps(struct json_object *o, unsigned caps);
+
 /* The login page: servers to choose from (a list only when there are
  * several), the user name typed so far, an error to show (may be NULL). */
 struct json_object *view_login(struct arena *a, const struct cfg *cfg,

@@ -174,7 +174,8 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
         struct json_object *o = json_object_new_object();
         struct json_object *from = json_object_new_object();
 
-        view_add_int(o, "uid", m->uid);
+        view_add_id(o, "uid", m->id);
+        view_add_str(o, "uid_q", view_q(a, m->id));
         view_add_str(o, "subject", m->subject);
         view_add_bool(o, "has_subject", m->subject[0] != '\0');
         view_add_str(from, "name", m->from.name);
@@ -191,8 +192,9 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
         view_add_bool(o, "flagged", m->flagged);
         view_add_bool(o, "answered", m->answered);
         view_add_bool(o, "has_attachments", m->has_attachments);
-        view_add_str(o, "href", arena_printf(a, "message?f=%s&uid=%u",
-                                             view_q(a, p->folder), m->uid));
+        view_add_str(o, "href", arena_printf(a, "message?f=%s&uid=%s",
+                                             view_q(a, p->folder),
+                                             view_q(a, m->id)));
         json_object_array_add(msgs, o);
     }
     json_object_object_add(v, "messages", msgs);

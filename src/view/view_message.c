@@ -90,9 +90,11 @@ view_url(struct arena *a, const char *base, const char *route,
          const struct store_message *m, const char *extra)
 {
     char *f = g_uri_escape_string(m->folder, NULL, FALSE);
-    const char *u = arena_printf(a, "%s%s?f=%s&uid=%u%s", base, route, f,
-                                 m->uid, extra);
+    char *id = g_uri_escape_string(m->id, NULL, FALSE);
+    const char *u = arena_printf(a, "%s%s?f=%s&uid=%s%s", base, route, f, id,
+                                 extra);
 
+    g_free(id);
     g_free(f);
     return u;
 }
@@ -190,7 +192,7 @@ view_message(struct arena *a, const char *base, const struct store_message *m,
                                      remote ? "&remote=1" : "");
 
     view_add_str(v, "folder", m->folder);
-    json_object_object_add(v, "uid", json_object_new_int64(m->uid));
+    view_add_id(v, "uid", m->id);
     view_envelope(a, v, &m->env);
     view_add_str(v, "title", m->env.subject[0] != '\0' ? m->env.subject
                                                        : "(no subject)");

@@ -10,7 +10,9 @@
 #include "store/store.h"
 #include "view/render.h"
 #include "web/app.h"
+#include "web/compress.h"
 #include "web/page.h"
+#include "web/request_client.h"
 #include "web/router.h"
 #include "web/static.h"
 
@@ -61,6 +63,9 @@ web_app_new(const struct cfg *cfg, struct err *err)
     g_free(dir);
     if (app->statics == NULL)
         goto fail;
+    /* a new file content gives a new URL: browsers may cache forever */
+    app->static_url = g_strdup_printf("%sstatic/%s/", cfg->base_path,
+                                      web_static_version(app->statics));
     app->sessions = session_table_new(cfg);
     app->pool = pool_new(cfg, web_app_pool_open, NULL);
     return app;
@@ -81,6 +86,7 @@ web_app_free(struct web_app **appp)
     session_table_free(&app->sessions);
     render_set_free(&app->templates);
     web_static_free(&app->statics);
+    g_free(app->static_url);
     g_free(app);
     *appp = NULL;
 }
@@ -106,6 +112,11 @@ web_app_security_headers(struct request *req, struct response *resp)
     /* static files set their own caching; everything else is personal */
     if (response_header(resp, "Cache-Control") == NULL)
         response_set_header(resp, req->arena, "Cache-Control", "no-store");
+    /* a year, as browsers' preload lists ask; over plain HTTP it would be
+     * ignored (RFC 6797 §8.1), so it is not sent there */
+    if (request_client_is_https(req))
+        response_set_header(resp, req->arena, "Strict-Transport-Security",
+                            "max-age=31536000");
 }
 
 void
@@ -114,6 +125,8 @@ web_app_handle(struct web_app *app, struct request *req,
 {
     struct err err = {0};
 
+    request_client_resolve(req, app->cfg->trusted_proxies,
+                           app->cfg->n_trusted_proxies);
     if (router_dispatch(req, resp, &err) < 0) {
         /* one log line per failed request, here and nowhere below */
         if (err_http_status(&err) >= 500)
@@ -134,18 +147,22 @@ web_app_handle(struct web_app *app, struct request *req,
         }
     }
     web_app_security_headers(req, resp);
+    compress_response(req, resp);
 }
 
 void
 web_app_reject(struct web_app *app, struct request *req,
                struct response *resp, const struct err *err)
 {
+    request_client_resolve(req, app->cfg->trusted_proxies,
+                           app->cfg->n_trusted_proxies);
     log_debug("rejected %s: %s", req->method, err->msg);
     page_error(req, resp, err);
     if (err->kind == ERR_LIMIT &&
         req->header_bytes > app->cfg->max_header_bytes)
         resp->status = 431;
     web_app_security_headers(req, resp);
+    compress_response(req, resp);
 }
 
 void
@@ -161,6 +178,8 @@ web_app_request_done(struct web_app *app, const struct request *req,
     /* the path only: query strings may carry search terms */
     if (app->cfg->access_log)
         log_info("access %s %s %s %d %llu %lldms",
-                 req->client_addr[0] != '\0' ? req->client_addr : "-",
+                 request_client_addr(req)[0] != '\0'
+                     ? request_client_addr(req)
+                     : "-",
                  req->method, req->path, status, bytes, ms);
 }

@@ -21,6 +21,7 @@ struct web_app {
     const struct cfg *cfg;          /* owned by main() */
     struct render_set *templates;
     struct web_static *statics;
+    char *static_url;               /* BASE/static/VERSION/: {{static}} */
     struct session_table *sessions;
     struct pool *pool;
     struct pool_reaper *reaper;

@@ -9,6 +9,7 @@
 #include "session/pool.h"
 #include "web/app.h"
 #include "web/auth.h"
+#include "web/request_client.h"
 
 #define PRE_COOKIE "postern_login"
 
@@ -88,7 +89,7 @@ auth_set_cookie(struct request *req, struct response *resp, const char *name,
     char *c = arena_printf(req->arena, "%s=%s; Path=%s; HttpOnly; "
                                        "SameSite=Strict%s%s",
                            name, value, web_app_base_path(req->app),
-                           req->is_https ? "; Secure" : "",
+                           request_client_is_https(req) ? "; Secure" : "",
                            expire ? "; Max-Age=0" : "");
 
     /* Set-Cookie may repeat; response_set_header replaces, so append */
@@ -108,9 +109,11 @@ auth_login_token(struct request *req, struct response *resp)
 {
     const char *have = request_cookie(req, PRE_COOKIE);
     char *tok = arena_alloc(req->arena, SESSION_CSRF_LEN + 1);
+    char masked[SESSION_CSRF_MASKED_LEN + 1];
     struct err err = {0};
 
-    if (session_token_is_wellformed(have))
+    /* only a token that can be masked for the form is kept */
+    if (session_token_is_wellformed(have) && session_csrf_mask(have, masked))
         return have;
     if (session_token_new(tok, &err) < 0)
         xassert_unreached(); /* no randomness: nothing safe to do */
@@ -122,11 +125,12 @@ int
 auth_check_login_csrf(struct request *req, struct err *err)
 {
     const char *cookie = request_cookie(req, PRE_COOKIE);
-    const char *posted = auth_posted_csrf(req);
+    char posted[SESSION_CSRF_LEN + 1];
 
-    if (!session_token_is_wellformed(cookie) || posted == NULL ||
-        strlen(posted) != strlen(cookie) ||
-        CRYPTO_memcmp(cookie, posted, strlen(cookie)) != 0) {
+    /* the form carries the token masked (BREACH); the cookie bare */
+    if (!session_token_is_wellformed(cookie) ||
+        !session_csrf_unmask(auth_posted_csrf(req), posted) ||
+        CRYPTO_memcmp(cookie, posted, SESSION_CSRF_LEN) != 0) {
         err_set(err, ERR_CSRF, "login form token missing or wrong");
         return -1;
     }
@@ -147,6 +151,7 @@ auth_with_store_tries(struct request *req, struct session *s,
 
         if (st == NULL)
             return -1;
+        session_set_store_caps(s, st->caps);
         rc = fn(req, st, ctx, err);
         broken = st->broken;
         pool_release(pool, s, &st);
@@ -198,6 +203,7 @@ auth_store_borrow(struct request *req, struct session *s,
     b->st = pool_acquire(b->pool, s, req->session_key, err);
     if (b->st == NULL)
         return -1;
+    session_set_store_caps(s, b->st->caps);
     /* registered after the session's own cleanup: runs before it */
     arena_defer(req->arena, auth_borrow_release, b);
     *st_out = b->st;

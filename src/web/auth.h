@@ -24,7 +24,8 @@ ATTR_NODISCARD int auth_adopt(struct request *req, const char *cookie,
 /* The CSRF token sent with a POST (form field "csrf" or X-CSRF-Token). */
 const char *auth_posted_csrf(const struct request *req);
 
-/* ERR_CSRF unless the POST carries the session's token. */
+/* ERR_CSRF unless the POST carries the session's token, bare or masked
+ * (pages carry it masked anew each time: session_csrf_mask). */
 ATTR_NODISCARD int auth_check_csrf(struct request *req, struct session *s,
                                    struct err *err);
 

@@ -13,19 +13,18 @@
 #include "web/handlers.h"
 #include "web/page.h"
 
-/* The UIDs of the form's "uid" fields (checkboxes), each one checked. */
+/* The message ids of the form's "uid" fields (checkboxes), each one
+ * checked for shape. */
 static int
-action_uids(struct request *req, uint32_t **uids_out, size_t *n_out,
-            struct err *err)
+action_ids(struct request *req, const char ***ids_out, size_t *n_out,
+           struct err *err)
 {
-    uint32_t *uids = arena_alloc(req->arena,
-                                 (req->form.n + 1) * sizeof(*uids));
+    const char **ids = arena_alloc(req->arena,
+                                   (req->form.n + 1) * sizeof(*ids));
     size_t n = 0;
 
     for (size_t i = 0; i < req->form.n; i++) {
         const struct kv *f = &req->form.items[i];
-        guint64 v;
-        char *end;
 
         if (strcmp(f->name, "uid") != 0)
             continue;
@@ -34,16 +33,14 @@ action_uids(struct request *req, uint32_t **uids_out, size_t *n_out,
                     LIM_ACTION_UIDS);
             return -1;
         }
-        v = g_ascii_strtoull(f->value, &end, 10);
-        if (!g_ascii_isdigit(f->value[0]) || *end != '\0' || v == 0 ||
-            v > UINT32_MAX) {
-            err_set(err, ERR_INPUT, "uid \"%s\" is not a message UID",
+        if (!store_id_is_valid(f->value)) {
+            err_set(err, ERR_INPUT, "uid \"%.70s\" is not a message id",
                     f->value);
             return -1;
         }
-        uids[n++] = (uint32_t)v;
+        ids[n++] = f->value;
     }
-    *uids_out = uids;
+    *ids_out = ids;
     *n_out = n;
     return 0;
 }
@@ -137,7 +134,7 @@ confirm_page(struct request *req, struct response *resp, const char *action,
 
 struct action_run {
     const char *folder, *op, *to;
-    uint32_t *uids;
+    const char **ids;
     size_t n;
     bool confirmed;
     bool need_confirm;          /* out: ask first */
@@ -175,11 +172,11 @@ action_run_fn(struct request *req, struct store *st, void *vctx,
 
     for (size_t i = 0; i < G_N_ELEMENTS(flag_ops); i++) {
         if (strcmp(a->op, flag_ops[i].op) == 0)
-            return store_flags_change(st, a->folder, a->uids, a->n,
+            return store_flags_change(st, a->folder, a->ids, a->n,
                                       flag_ops[i].flag, flag_ops[i].add, err);
     }
     if (strcmp(a->op, "move") == 0 || strcmp(a->op, "copy") == 0)
-        return store_messages_transfer(st, a->folder, a->uids, a->n, a->to,
+        return store_messages_transfer(st, a->folder, a->ids, a->n, a->to,
                                        strcmp(a->op, "copy") == 0, err);
     if (strcmp(a->op, "delete") == 0) {
         const char *trash = store_has_cap(st, STORE_CAP_FOLDERS)
@@ -189,13 +186,13 @@ action_run_fn(struct request *req, struct store *st, void *vctx,
         if (trash == NULL)
             return -1;
         if (*trash != '\0' && strcmp(trash, a->folder) != 0)
-            return store_messages_transfer(st, a->folder, a->uids, a->n,
+            return store_messages_transfer(st, a->folder, a->ids, a->n,
                                            trash, false, err);
         if (!a->confirmed) {
             a->need_confirm = true;
             return 0;
         }
-        return store_messages_transfer(st, a->folder, a->uids, a->n, NULL,
+        return store_messages_transfer(st, a->folder, a->ids, a->n, NULL,
                                        false, err);
     }
     err_set(err, ERR_INPUT, "unknown action \"%s\"", a->op);
@@ -212,7 +209,7 @@ h_action(struct request *req, struct response *resp, struct err *err)
         auth_check_csrf(req, s, err) < 0 ||
         form_folder(req, "f", true, &a.folder, err) < 0 ||
         form_folder(req, "to", false, &a.to, err) < 0 ||
-        action_uids(req, &a.uids, &a.n, err) < 0)
+        action_ids(req, &a.ids, &a.n, err) < 0)
         return -1;
     a.op = request_form_get(req, "op");
     if (a.op == NULL) {

@@ -32,13 +32,13 @@ struct compose {
     const char *to, *cc, *bcc, *subject, *text;
     const char *in_reply_to, *references;
     const char *reply_f;        /* the original of a reply: \Answered */
-    uint32_t reply_uid;
+    const char *reply_uid;      /* message ids; "" if none */
     const char *fwd_f;          /* the original of a forward */
-    uint32_t fwd_uid;
+    const char *fwd_uid;
     const char **fwd_parts;     /* its attachments carried along */
     size_t n_fwd_parts;
     bool attach_original;       /* forward as attachment */
-    uint32_t draft_uid;         /* the draft this replaces, 0 if none */
+    const char *draft_uid;      /* the draft this replaces, "" if none */
     struct stash_item *kept;    /* uploads kept across shown forms */
     size_t n_kept;
 };
@@ -62,13 +62,13 @@ field(struct request *req, const char *name)
     return v != NULL ? v : "";
 }
 
-static uint32_t
-field_uid(struct request *req, const char *name)
+/* A message id the form carries along, or "" (none, or not an id). */
+static const char *
+field_id(struct request *req, const char *name)
 {
     const char *v = request_form_get(req, name);
-    guint64 n = v != NULL ? g_ascii_strtoull(v, NULL, 10) : 0;
 
-    return n <= UINT32_MAX ? (uint32_t)n : 0;
+    return store_id_is_valid(v) ? v : "";
 }
 
 /* ---- the form, shown ---- */
@@ -93,18 +93,12 @@ compose_show(struct request *req, struct response *resp,
     view_add_str(v, "in_reply_to", c->in_reply_to);
     view_add_str(v, "references", c->references);
     view_add_str(v, "reply_f", c->reply_f);
-    view_add_str(v, "reply_uid", c->reply_uid ? arena_printf(req->arena, "%u",
-                                                             c->reply_uid)
-                                              : "");
+    view_add_str(v, "reply_uid", c->reply_uid);
     view_add_str(v, "fwd_f", c->fwd_f);
-    view_add_str(v, "fwd_uid", c->fwd_uid ? arena_printf(req->arena, "%u",
-                                                         c->fwd_uid)
-                                          : "");
+    view_add_str(v, "fwd_uid", c->fwd_uid);
     json_object_object_add(v, "attach_original",
                            json_object_new_boolean(c->attach_original));
-    view_add_str(v, "draft_uid", c->draft_uid ? arena_printf(req->arena, "%u",
-                                                             c->draft_uid)
-                                              : "");
+    view_add_str(v, "draft_uid", c->draft_uid);
     for (size_t i = 0; i < c->n_fwd_parts; i++) {
         struct json_object *o = json_object_new_object();
 
@@ -140,7 +134,7 @@ compose_show(struct request *req, struct response *resp,
 
 struct original {
     const char *folder;
-    uint32_t uid;
+    const char *uid;
     struct store_message m;
     struct mime_plan plan;
     char *text;                  /* g_free */
@@ -290,6 +284,7 @@ compose_defaults(struct compose *c)
     c->mode = "new";
     c->to = c->cc = c->bcc = c->subject = c->text = "";
     c->in_reply_to = c->references = c->reply_f = c->fwd_f = "";
+    c->reply_uid = c->fwd_uid = c->draft_uid = "";
 }
 
 int
@@ -319,7 +314,7 @@ h_compose(struct request *req, struct response *resp, struct err *err)
         return -1;
     }
     if (request_param_folder(req, "f", &o.folder, err) < 0 ||
-        request_param_uid(req, "uid", &o.uid, err) < 0)
+        request_param_id(req, "uid", &o.uid, err) < 0)
         return -1;
     if (auth_with_store(req, s, original_run, &o, err) < 0) {
         g_free(o.text);
@@ -451,12 +446,12 @@ compose_read(struct request *req, struct compose *c, struct err *err)
     c->in_reply_to = field(req, "in_reply_to");
     c->references = field(req, "references");
     c->reply_f = field(req, "reply_f");
-    c->reply_uid = field_uid(req, "reply_uid");
+    c->reply_uid = field_id(req, "reply_uid");
     c->fwd_f = field(req, "fwd_f");
-    c->fwd_uid = field_uid(req, "fwd_uid");
+    c->fwd_uid = field_id(req, "fwd_uid");
     c->attach_original = g_strcmp0(request_form_get(req, "attach_original"),
                                    "1") == 0;
-    c->draft_uid = field_uid(req, "draft_uid");
+    c->draft_uid = field_id(req, "draft_uid");
     for (size_t i = 0; i < req->form.n; i++)
         n_keep += strcmp(req->form.items[i].name, "keep") == 0;
     c->fwd_parts = arena_alloc(req->arena, (req->form.n + 1) * sizeof(char *));
@@ -543,9 +538,9 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
     }
     if (c->n_fwd_parts > 0 || c->attach_original) {
         struct store_message m;
-        uint32_t uid = c->fwd_uid;
+        const char *uid = c->fwd_uid;
 
-        if (*c->fwd_f == '\0' || uid == 0) {
+        if (*c->fwd_f == '\0' || *uid == '\0') {
             err_set(err, ERR_INPUT, "forwarded parts without an original");
             return -1;
         }
@@ -639,7 +634,7 @@ struct after_send {
     const struct compose *c;
     const GByteArray *bytes;
     bool draft;                 /* save to Drafts instead of Sent */
-    uint32_t new_uid;
+    char new_uid[STORE_ID_MAX + 1];
 };
 
 static const char *
@@ -679,21 +674,21 @@ after_send_run(struct request *req, struct store *st, void *vctx,
         return -1;
     if (store_append(st, box, STORE_FLAG_SEEN | (a->draft ? STORE_FLAG_DRAFT
                                                           : 0),
-                     a->bytes->data, a->bytes->len, &a->new_uid, err) < 0)
+                     a->bytes->data, a->bytes->len, a->new_uid, err) < 0)
         return -1;
     /* the draft this replaces goes (after sending, or on saving again) */
-    if (c->draft_uid != 0) {
+    if (*c->draft_uid != '\0') {
         const char *drafts = a->draft ? box
                                       : folder_with_role(req, st,
                                                          STORE_ROLE_DRAFTS,
                                                          err);
 
         if (drafts == NULL ||
-            store_messages_transfer(st, drafts, &c->draft_uid, 1, NULL, false,
-                                    err) < 0)
+            store_messages_transfer(st, drafts, &c->draft_uid, 1, NULL,
+                                    false, err) < 0)
             err_clear(err); /* already gone: fine */
     }
-    if (!a->draft && c->reply_uid != 0 && *c->reply_f != '\0' &&
+    if (!a->draft && *c->reply_uid != '\0' && *c->reply_f != '\0' &&
         store_flags_change(st, c->reply_f, &c->reply_uid, 1,
                            STORE_FLAG_ANSWERED, true, err) < 0)
         err_clear(err); /* the original was moved meanwhile: not fatal */
@@ -778,9 +773,9 @@ compose_post(struct request *req, struct response *resp, bool draft,
         }
     }
     if (draft) {
-        c.draft_uid = a.new_uid;
+        c.draft_uid = arena_strdup(req->arena, a.new_uid);
         c.fwd_f = "";
-        c.fwd_uid = 0;
+        c.fwd_uid = "";
         c.n_fwd_parts = 0;
         rc = compose_show(req, resp, &c, NULL, "Draft saved.", 200, err);
     } else {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "session/pool.h"
 #include "view/view.h"
 #include "web/app.h"
 #include "web/auth.h"
@@ -76,7 +77,7 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
     struct store_page_query *q = &r.q;
     struct json_object *view, *targets;
     struct session *s;
-    bool all, sent;
+    bool all, sent, refresh;
 
     if (auth_require(req, &s, err) < 0)
         return -1;
@@ -88,8 +89,12 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
         request_param_uint(req, "page", 1, 1, LIM_PAGE_INDEX, &q->page,
                            err) < 0 ||
         mailbox_param_sort(req, &q->sort, err) < 0 ||
-        request_param_text(req, "q", LIM_SEARCH_QUERY, &q->search, err) < 0)
+        request_param_text(req, "q", LIM_SEARCH_QUERY, &q->search, err) < 0 ||
+        request_param_bool(req, "refresh", &refresh, err) < 0)
         return -1;
+    /* a snapshot store (POP3) shows new mail only on a new connection */
+    if (refresh && (session_store_caps(s) & STORE_CAP_SNAPSHOT) != 0)
+        pool_close_idle(req->app->pool, s);
     if (auth_with_store(req, s, mailbox_run, &r, err) < 0)
         return -1;
     view = view_mailbox(req->arena, &r.page, q->search, session_user(s),

@@ -28,7 +28,7 @@
 
 struct msg_query {
     const char *folder;
-    uint32_t uid;
+    const char *uid;           /* the message id */
     bool plain, remote, all_headers;
 };
 
@@ -49,7 +49,7 @@ msg_query_parse(struct request *req, struct msg_query *q, struct err *err)
 
     memset(q, 0, sizeof(*q));
     if (request_param_folder(req, "f", &q->folder, err) < 0 ||
-        request_param_uid(req, "uid", &q->uid, err) < 0 ||
+        request_param_id(req, "uid", &q->uid, err) < 0 ||
         request_param_bool(req, "plain", &q->plain, err) < 0 ||
         request_param_bool(req, "remote", &q->remote, err) < 0)
         return -1;
@@ -64,10 +64,12 @@ msg_part_url(struct request *req, const struct msg_query *q,
              const char *section)
 {
     char *f = g_uri_escape_string(q->folder, NULL, FALSE);
-    const char *url = arena_printf(req->arena, "%spart?f=%s&uid=%u&part=%s",
-                                   web_app_base_path(req->app), f, q->uid,
+    char *id = g_uri_escape_string(q->uid, NULL, FALSE);
+    const char *url = arena_printf(req->arena, "%spart?f=%s&uid=%s&part=%s",
+                                   web_app_base_path(req->app), f, id,
                                    section);
 
+    g_free(id);
     g_free(f);
     return url;
 }
@@ -304,6 +306,7 @@ h_body(struct request *req, struct response *resp, struct err *err)
     view = view_obj_new(req->arena);
     view_add_str(view, "html", r->body.html->str);
     view_add_str(view, "base", web_app_base_path(req->app));
+    view_add_str(view, "static", req->app->static_url);
     response_set_header(resp, req->arena, "Content-Type",
                         "text/html; charset=utf-8");
     response_set_header(resp, req->arena, "Content-Security-Policy",
@@ -370,7 +373,7 @@ part_stream_fn(void *ctx, char *buf, size_t max)
 
 static int
 part_stream_start(struct request *req, struct response *resp,
-                  struct store *st, const char *folder, uint32_t uid,
+                  struct store *st, const char *folder, const char *uid,
                   const char *section, const char *encoding, struct err *err)
 {
     struct part_stream *ps = arena_alloc(req->arena, sizeof(*ps));
@@ -395,13 +398,13 @@ h_part(struct request *req, struct response *resp, struct err *err)
     struct store_message m;
     struct session *s;
     struct store *st;
-    uint32_t uid;
+    const char *uid;
     bool inline_ok;
     char *disp;
     const char *type;
 
     if (request_param_folder(req, "f", &folder, err) < 0 ||
-        request_param_uid(req, "uid", &uid, err) < 0)
+        request_param_id(req, "uid", &uid, err) < 0)
         return -1;
     if (!mime_section_is_valid(section)) {
         err_set(err, ERR_INPUT, "parameter part is not a part number");
@@ -413,7 +416,7 @@ h_part(struct request *req, struct response *resp, struct err *err)
         return -1;
     p = store_message_part(&m, section);
     if (p == NULL || strcmp(p->type, "multipart") == 0) {
-        err_set(err, ERR_NOT_FOUND, "no part %s in message %u", section,
+        err_set(err, ERR_NOT_FOUND, "no part %s in message %s", section,
                 uid);
         return -1;
     }
@@ -446,11 +449,11 @@ h_source(struct request *req, struct response *resp, struct err *err)
     struct store_message m;
     struct session *s;
     struct store *st;
-    uint32_t uid;
+    const char *uid;
 
     /* the message's size and existence first: a 404, not an empty 200 */
     if (request_param_folder(req, "f", &folder, err) < 0 ||
-        request_param_uid(req, "uid", &uid, err) < 0 ||
+        request_param_id(req, "uid", &uid, err) < 0 ||
         auth_require(req, &s, err) < 0 ||
         auth_store_borrow(req, s, &st, err) < 0 ||
         store_message_get(st, folder, uid, false, req->arena, &m, err) < 0 ||

@@ -3,15 +3,39 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "session/session.h"
 #include "view/render.h"
 #include "view/view.h"
 #include "web/app.h"
 #include "web/page.h"
 
+/* BREACH: a compressed page that shows the CSRF token next to text an
+ * attacker chose (a search, a folder name) would leak the token byte by
+ * byte through its length. Masked anew for every response, the token is
+ * never the same bytes twice. */
+static void
+page_mask_csrf(struct json_object *view)
+{
+    char masked[SESSION_CSRF_MASKED_LEN + 1];
+    struct json_object *t;
+
+    if (!json_object_object_get_ex(view, "csrf", &t) ||
+        !json_object_is_type(t, json_type_string))
+        return;
+    /* tokens we make are always canonical; without randomness the bare
+     * token still works, it is only not masked */
+    if (session_csrf_mask(json_object_get_string(t), masked))
+        json_object_object_add(view, "csrf", json_object_new_string(masked));
+}
+
 int
 page_render(struct request *req, struct response *resp, const char *tmpl,
             struct json_object *view, struct err *err)
 {
+    if (req->session != NULL && json_object_is_type(view, json_type_object) &&
+        !json_object_object_get_ex(view, "caps", NULL))
+        view_add_caps(view, session_store_caps(req->session));
+    page_mask_csrf(view);
     if (request_wants_json(req)) {
         response_set_header(resp, req->arena, "Content-Type",
                             "application/json");
@@ -19,6 +43,7 @@ page_render(struct request *req, struct response *resp, const char *tmpl,
         return 0;
     }
     view_add_str(view, "base", web_app_base_path(req->app));
+    view_add_str(view, "static", req->app->static_url);
     response_set_header(resp, req->arena, "Content-Type",
                         "text/html; charset=utf-8");
     return render_html(req->app->templates, tmpl, view, resp->body, err);

@@ -9,7 +9,9 @@
 #include "web/request.h"
 
 /* Renders view as JSON (request_wants_json) or through template tmpl, and
- * sets Content-Type. Adds "base" (the base path) for templates. */
+ * sets Content-Type. Adds "base" (the base path) and "static" (the
+ * static files' URL prefix, ending in '/') for templates, and masks a
+ * top-level "csrf" token afresh (session_csrf_mask), in JSON too. */
 ATTR_NODISCARD int page_render(struct request *req, struct response *resp,
                                const char *tmpl, struct json_object *view,
                                struct err *err);

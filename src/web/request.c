@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "core/limits.h"
+#include "store/store.h"
 #include "web/app.h"
 #include "web/form.h"
 #include "web/request.h"
@@ -240,23 +241,17 @@ bad:
 }
 
 int
-request_param_uid(const struct request *req, const char *name, uint32_t *out,
-                  struct err *err)
+request_param_id(const struct request *req, const char *name,
+                 const char **out, struct err *err)
 {
     const char *v = request_query(req, name);
-    guint64 n;
-    char *end;
 
-    if (v == NULL || !g_ascii_isdigit(v[0]) || strlen(v) > 10)
-        goto bad;
-    n = g_ascii_strtoull(v, &end, 10);
-    if (*end != '\0' || n == 0 || n > UINT32_MAX)
-        goto bad;
-    *out = (uint32_t)n;
+    if (!store_id_is_valid(v)) {
+        err_set(err, ERR_INPUT, "parameter %s is not a message id", name);
+        return -1;
+    }
+    *out = v;
     return 0;
-bad:
-    err_set(err, ERR_INPUT, "parameter %s is not a message UID", name);
-    return -1;
 }
 
 int

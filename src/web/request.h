@@ -44,8 +44,13 @@ struct request {
     bool cookies_parsed;
     const unsigned char *body;  /* NULL when none */
     size_t body_len;
+    /* Who postern serves: as the front end saw the peer, then as a
+     * trusted proxy told (request_client.h); read them through
+     * request_client_addr() and request_client_is_https(). */
     const char *client_addr;    /* "127.0.0.1", never NULL */
     bool is_https;
+    const char *peer_addr;      /* the socket's peer, kept; NULL before */
+    bool client_resolved;       /* request_client_resolve() has run */
     struct kv_list form;        /* urlencoded body, by request_parse_form */
     bool form_parsed;
     struct session *session;    /* set by auth_require(); released with */
@@ -106,10 +111,11 @@ ATTR_NODISCARD int request_param_uint(const struct request *req,
                                       const char *name, unsigned dflt,
                                       unsigned min, unsigned max,
                                       unsigned *out, struct err *err);
-/* A message UID: required, 1 to 4294967295 (no clamping). */
-ATTR_NODISCARD int request_param_uid(const struct request *req,
-                                     const char *name, uint32_t *out,
-                                     struct err *err);
+/* A message id (store_id_is_valid: 1 to STORE_ID_MAX printable ASCII
+ * bytes, no space): required. *out points into the request. */
+ATTR_NODISCARD int request_param_id(const struct request *req,
+                                    const char *name, const char **out,
+                                    struct err *err);
 /* A flag: absent, "" or "0" is false; "1" is true; else ERR_INPUT. */
 ATTR_NODISCARD int request_param_bool(const struct request *req,
                                       const char *name, bool *out,

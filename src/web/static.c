@@ -1,9 +1,12 @@
-/* static.c - in-memory static files with strong ETags.
+/* static.c - in-memory static files with strong ETags, gzip-coded once at
+ * start-up, under URLs that carry a hash of their content.
  * Layer: web. Trust: the request names a file; only a table lookup follows. */
 #include <string.h>
 
 #include <glib.h>
 
+#include "web/app.h"
+#include "web/compress.h"
 #include "web/static.h"
 
 #define STATIC_MAX_FILES 256u
@@ -14,10 +17,13 @@ struct static_file {
     size_t len;
     const char *type;
     char etag[24]; /* "\"" + 16 hex + "\"" */
+    GString *gz;   /* the gzip coding; NULL when it would not be smaller */
+    char gz_etag[28];
 };
 
 struct web_static {
     GHashTable *files; /* name -> struct static_file */
+    char version[WEB_STATIC_VERSION_LEN + 1];
 };
 
 static const struct {
@@ -39,7 +45,59 @@ static_file_free(gpointer p)
     struct static_file *f = p;
 
     g_free(f->data);
+    if (f->gz != NULL)
+        g_string_free(f->gz, TRUE);
     g_free(f);
+}
+
+static void
+static_file_compress(struct static_file *f)
+{
+    struct err err = {0};
+
+    if (!compress_type_is_text(f->type) || f->len < COMPRESS_MIN_BYTES)
+        return;
+    f->gz = g_string_new(NULL);
+    if (compress_gzip(f->data, f->len, f->gz, &err) < 0 ||
+        f->gz->len >= f->len) {
+        g_string_free(f->gz, TRUE); /* served plain: still right */
+        f->gz = NULL;
+    }
+}
+
+static gint
+static_name_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(a, b);
+}
+
+/* SHA-256 over every name and content hash, in name order: any change to
+ * any file (or a file more or less) gives a new version. */
+static void
+static_version(struct web_static *st)
+{
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    GList *names = g_list_sort(g_hash_table_get_keys(st->files),
+                               static_name_cmp);
+
+    for (GList *l = names; l != NULL; l = l->next) {
+        const char *name = l->data;
+        const struct static_file *f = g_hash_table_lookup(st->files, name);
+
+        g_checksum_update(sum, (const guchar *)name, (gssize)strlen(name) + 1);
+        g_checksum_update(sum, (const guchar *)f->etag,
+                          (gssize)strlen(f->etag) + 1);
+    }
+    g_snprintf(st->version, sizeof(st->version), "%s",
+               g_checksum_get_string(sum));
+    g_list_free(names);
+    g_checksum_free(sum);
+}
+
+const char *
+web_static_version(const struct web_static *st)
+{
+    return st->version;
 }
 
 struct web_static *
@@ -98,7 +156,11 @@ web_static_load(const char *dir, struct err *err)
         sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
                                           (const guchar *)f->data, len);
         g_snprintf(f->etag, sizeof(f->etag), "\"%.16s\"", sum);
+        /* a different coding is a different representation (RFC 9110
+         * §8.8.3): its own strong tag */
+        g_snprintf(f->gz_etag, sizeof(f->gz_etag), "\"%.16s-gz\"", sum);
         g_free(sum);
+        static_file_compress(f);
         g_hash_table_insert(st->files, g_strdup(entry), f);
     }
     g_dir_close(d);
@@ -106,6 +168,7 @@ web_static_load(const char *dir, struct err *err)
         web_static_free(&st);
         return NULL;
     }
+    static_version(st);
     return st;
 }
 
@@ -146,24 +209,37 @@ static_etag_matches(const char *if_none_match, const char *etag)
 
 int
 web_static_serve(const struct web_static *st, struct request *req,
-                 struct response *resp, const char *name, struct err *err)
+                 struct response *resp, const char *name, bool versioned,
+                 struct err *err)
 {
     const struct static_file *f = g_hash_table_lookup(st->files, name);
     const char *inm = request_header(req, "if-none-match");
+    bool gz;
 
     if (f == NULL) {
         err_set(err, ERR_NOT_FOUND, "no static file %s", name);
         return -1;
     }
-    response_set_header(resp, req->arena, "ETag", f->etag);
+    gz = f->gz != NULL && req->app->cfg->compress &&
+         compress_accepts_gzip(request_header(req, "accept-encoding"));
+    response_set_header(resp, req->arena, "ETag", gz ? f->gz_etag : f->etag);
+    /* the URL names this very content: it never changes under it */
     response_set_header(resp, req->arena, "Cache-Control",
-                        "public, max-age=3600");
-    if (inm != NULL && static_etag_matches(inm, f->etag)) {
+                        versioned ? "public, max-age=31536000, immutable"
+                                  : "public, max-age=3600");
+    if (compress_type_is_text(f->type))
+        response_set_header(resp, req->arena, "Vary", "Accept-Encoding");
+    if (inm != NULL && static_etag_matches(inm, gz ? f->gz_etag : f->etag)) {
         resp->status = 304;
         return 0;
     }
     response_set_header(resp, req->arena, "Content-Type", f->type);
     /* for HEAD the front end sends the length and drops the body */
-    g_string_append_len(resp->body, f->data, (gssize)f->len);
+    if (gz) {
+        response_set_header(resp, req->arena, "Content-Encoding", "gzip");
+        g_string_append_len(resp->body, f->gz->str, (gssize)f->gz->len);
+    } else {
+        g_string_append_len(resp->body, f->data, (gssize)f->len);
+    }
     return 0;
 }

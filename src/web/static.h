@@ -4,6 +4,8 @@
 #ifndef POSTERN_WEB_STATIC_H
 #define POSTERN_WEB_STATIC_H
 
+#include <stdbool.h>
+
 #include "core/err.h"
 #include "web/request.h"
 
@@ -14,11 +16,22 @@ struct web_static;
 struct web_static *web_static_load(const char *dir, struct err *err);
 void web_static_free(struct web_static **st);
 
-/* Answers GET /static/name: 200 with type, ETag and cache headers, 304 when
- * If-None-Match matches, or -1 with ERR_NOT_FOUND. */
+#define WEB_STATIC_VERSION_LEN 16u /* hex digits */
+
+/* A hash of every file's name and content, WEB_STATIC_VERSION_LEN hex
+ * digits: static URLs are BASE/static/VERSION/NAME, so a new version of
+ * any file is a new URL and old ones may be cached for good. */
+const char *web_static_version(const struct web_static *st);
+
+/* Answers GET /static/[VERSION/]name: 200 with type, ETag and cache
+ * headers (a year and immutable when versioned, i.e. the URL carried the
+ * current version; an hour otherwise), gzip-coded when the client accepts
+ * it and cfg compress is on (then with its own ETag), 304 when
+ * If-None-Match matches the representation chosen, or -1 with
+ * ERR_NOT_FOUND. */
 ATTR_NODISCARD int web_static_serve(const struct web_static *st,
                                     struct request *req,
                                     struct response *resp, const char *name,
-                                    struct err *err);
+                                    bool versioned, struct err *err);
 
 #endif

@@ -10,12 +10,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
 	cat <<EOF
-usage: $0 start --port PORT --fcgi ADDR [--dir DIR] [--base-path /PATH]
+usage: $0 start --port PORT (--fcgi ADDR | --site FILE) [--dir DIR] [--base-path /PATH]
        $0 stop|status [--dir DIR]
 
   --port PORT       listen on 127.0.0.1:PORT
   --fcgi ADDR       postern's FastCGI socket: unix:/path/to/socket or 127.0.0.1:PORT
   --base-path PATH  URL prefix handed to postern (default /); anything else is 404
+  --site FILE       put FILE (location blocks, e.g. a copy of one of conf/nginx-*.conf
+                    with its upstream address changed) in the server block instead
+                    of the generated locations; --fcgi and --base-path are then unused
   --dir DIR         state directory (default tests/env/run/nginx)
 
 start writes DIR/nginx.conf and DIR/fastcgi-postern.conf (the FastCGI
@@ -27,13 +30,14 @@ EOF
 CMD=${1:-}
 [[ $CMD == start || $CMD == stop || $CMD == status ]] || { usage >&2; exit 2; }
 shift
-DIR= PORT= FCGI= BASE_PATH=/
+DIR= PORT= FCGI= BASE_PATH=/ SITE=
 while (($#)); do
 	case $1 in
 	--dir) DIR=${2:?--dir needs a value}; shift 2 ;;
 	--port) PORT=${2:?--port needs a value}; shift 2 ;;
 	--fcgi) FCGI=${2:?--fcgi needs a value}; shift 2 ;;
 	--base-path) BASE_PATH=${2:?--base-path needs a value}; shift 2 ;;
+	--site) SITE=${2:?--site needs a value}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -96,7 +100,11 @@ fastcgi_read_timeout 300s;
 fastcgi_send_timeout 300s;
 fastcgi_intercept_errors off;
 EOF
-	if [[ $BASE_PATH == / ]]; then
+	if [[ -n $SITE ]]; then
+		loc="    # the site's own locations, as given to nginx.sh --site
+    include $DIR/site.conf;"
+		cp -- "$SITE" "$DIR/site.conf"
+	elif [[ $BASE_PATH == / ]]; then
 		loc="    location / {
       fastcgi_pass $FCGI;
       include $DIR/fastcgi-postern.conf;
@@ -158,8 +166,13 @@ cmd_start() {
 	local t0 out
 	t0=$(now_ms)
 	[[ $PORT =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "--port PORT is required (1-65535)"
-	[[ $FCGI == unix:/* || $FCGI =~ ^[0-9A-Za-z.:-]+:[0-9]+$ ]] ||
-		die "--fcgi must be unix:/absolute/path or HOST:PORT, not '$FCGI'"
+	if [[ -n $SITE ]]; then
+		[[ -r $SITE ]] || die "--site $SITE: cannot read it"
+		SITE=$(realpath -- "$SITE")
+	else
+		[[ $FCGI == unix:/* || $FCGI =~ ^[0-9A-Za-z.:-]+:[0-9]+$ ]] ||
+			die "--fcgi must be unix:/absolute/path or HOST:PORT, not '$FCGI'"
+	fi
 	[[ $BASE_PATH == /* && $BASE_PATH != *[[:space:]\;\{\}\'\"]* ]] || die "--base-path must start with / (no spaces, quotes, braces)"
 	[[ $BASE_PATH == / ]] || BASE_PATH=${BASE_PATH%/}
 	command -v nginx >/dev/null || die "nginx is not installed"
@@ -196,7 +209,7 @@ cmd_start() {
 		env_line NGINX_PID "$(pidfile_pid "$PIDFILE")"
 	} >"$DIR/env.sh.tmp"
 	mv -f "$DIR/env.sh.tmp" "$DIR/env.sh"
-	echo "nginx.sh: http://127.0.0.1:$PORT$BASE_PATH -> fastcgi $FCGI in $(($(now_ms) - t0)) ms; . $DIR/env.sh"
+	echo "nginx.sh: http://127.0.0.1:$PORT$BASE_PATH -> ${SITE:-fastcgi $FCGI} in $(($(now_ms) - t0)) ms; . $DIR/env.sh"
 }
 
 case $CMD in

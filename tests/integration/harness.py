@@ -11,12 +11,19 @@ import subprocess
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-POSTERN = os.path.join(ROOT, "postern")
+# POSTERN_IT_BIN: another build of postern (make check runs the suite again
+# on build-asan/postern); POSTERN_IT_WORK: where its logs and configs go.
+POSTERN = os.path.abspath(os.environ.get("POSTERN_IT_BIN") or
+                          os.path.join(ROOT, "postern"))
+# Sanitizer options reach every postern the tests start, CGI runs included.
+SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 # default: Dovecot as shipped; minimal: IMAP4rev1 only (every fallback);
 # prefix: namespace "INBOX." with "." as separator. Each runs side by side.
 FLAVOR = os.environ.get("POSTERN_IT_FLAVOR", "default")
 _OFFSET = {"default": 0, "minimal": 1, "prefix": 2}[FLAVOR]
-WORK = os.path.join(ROOT, "build", "it", FLAVOR)
+WORK = os.path.join(os.path.abspath(os.environ.get("POSTERN_IT_WORK") or
+                                    os.path.join(ROOT, "build", "it")),
+                    FLAVOR)
 NGINX_SH = os.environ.get("POSTERN_NGINX_SH",
                           os.path.join(ROOT, "tests", "env", "nginx.sh"))
 
@@ -78,6 +85,7 @@ client_timeout = 10
 max_header_bytes = 4k
 max_body_bytes = 64k
 max_upload = 2M
+pop3_idle = 2
 log_level = info
 {extra_postern}
 [server local]
@@ -124,6 +132,49 @@ tls = none
 
 [server down]
 protocol = imap
+host = 127.0.0.1
+port = {DOWN_PORT}
+tls = none
+
+[server pop3-user]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = user
+smtp_host = localhost
+smtp_port = {mail.get('SUBMISSION_PORT', ENV_BASE + 587)}
+address_domain = postern.test
+
+[server pop3-apop]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = apop
+
+[server pop3-plain]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3_PORT', ENV_BASE + 110)}
+tls = starttls
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+pop3_auth = plain
+
+[server pop3s]
+protocol = pop3
+host = localhost
+port = {mail.get('POP3S_PORT', ENV_BASE + 995)}
+tls = implicit
+ca_file = {mail.get('CA_FILE', '/nonexistent')}
+smtp_host = localhost
+smtp_port = {mail.get('SUBMISSION_PORT', ENV_BASE + 587)}
+address_domain = postern.test
+
+[server pop3-down]
+protocol = pop3
 host = 127.0.0.1
 port = {DOWN_PORT}
 tls = none

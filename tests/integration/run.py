@@ -63,9 +63,47 @@ def main():
         suite.run(result)
     finally:
         harness.ENV.stop()
-    print(f"1..{result.n}")
     bad = len(result.failures) + len(result.errors) + len(result.skipped)
+    san_dir = os.environ.get("POSTERN_IT_SAN_DIR")
+    if san_dir:
+        bad += sanitizer_reports(san_dir, result.n + 1)
+        result.n += 1
+    print(f"1..{result.n}")
     return 1 if bad else 0
+
+
+# Markers of a report from ASan, LSan or UBSan in a process's output.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_reports(san_dir, n):
+    """One more test for a sanitized postern: every postern the suite ran
+    (serve, fcgi, CGI runs, short-lived servers) wrote its ASan/UBSan
+    reports to files under san_dir (log_path in ASAN_OPTIONS and
+    UBSAN_OPTIONS), and its output is in the harness's logs under WORK.
+    Any report fails the run. Returns 1 on a report, else 0."""
+    found = []
+    paths = [os.path.join(san_dir, f) for f in sorted(os.listdir(san_dir))]
+    for dirpath, _, files in os.walk(harness.WORK):
+        paths += [os.path.join(dirpath, f) for f in sorted(files)
+                  if f.endswith(".log")]
+    for path in paths:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        if path.startswith(san_dir) or any(m in text
+                                           for m in SANITIZER_MARKERS):
+            found.append((path, text))
+    name = "sanitizers report nothing in any postern process"
+    if not found:
+        print(f"ok {n} - {name}", flush=True)
+        return 0
+    print(f"not ok {n} - {name}", flush=True)
+    for path, text in found:
+        print(f"#   {path}:")
+        for line in text.splitlines()[:40]:
+            print(f"#     {line}")
+    return 1
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ import subprocess
 import time
 import unittest
 
-from harness import (ENV, FCGI_PORT, NGINX_PORT, POSTERN, ROOT, SERVE_PORT,
-                     WORK, Process, raw_request, request, wait_port)
+from harness import (ENV, FCGI_PORT, NGINX_PORT, POSTERN, ROOT, SANITIZER_ENV,
+                     SERVE_PORT, WORK, Process, raw_request, request,
+                     wait_port)
 
 FRONTS = {"serve": SERVE_PORT, "nginx+fcgi": NGINX_PORT}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options",
@@ -30,6 +31,7 @@ def run_cgi(method, uri, body=b"", extra=None):
         "SERVER_PROTOCOL": "HTTP/1.1",
         "CONTENT_LENGTH": str(len(body)) if body else "",
     }
+    env.update({k: os.environ[k] for k in SANITIZER_ENV if k in os.environ})
     env.update(extra or {})
     p = subprocess.run([POSTERN], input=body, env=env, capture_output=True,
                        timeout=20)
@@ -60,7 +62,7 @@ class SamePages(unittest.TestCase):
         bodies["cgi"] = cgi_body
         # the login form's token is fresh for every visitor
         for k, v in bodies.items():
-            self.assertRegex(v, rb'name="csrf" value="[A-Za-z0-9_-]{43}"')
+            self.assertRegex(v, rb'name="csrf" value="[A-Za-z0-9_-]{86}"')
             bodies[k] = re.sub(rb'name="csrf" value="[^"]*"', b"CSRF", v)
         self.assertEqual(len(set(bodies.values())), 1, bodies.keys())
 

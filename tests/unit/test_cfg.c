@@ -132,6 +132,19 @@ test_bad_values_say_what_is_expected(void **state)
     assert_config_error("[server a]\nhost = bad host\n", "[server a] host:");
 }
 
+/* Found by tests/fuzz/fuzz_cfg (regressions/cfg/): a value GLib cannot
+ * read (not UTF-8) aborted postern on an assertion in [postern] and
+ * crashed it in a [server] section, instead of naming the key. */
+static void
+test_unreadable_values_are_named_not_fatal(void **state)
+{
+    (void)state;
+    assert_config_error("[postern]\nlisten=\xff\n[server a]\nhost = x\n",
+                        "/etc/postern/test.conf: [postern] listen: ");
+    assert_config_error("[server a]\nhost = x\nca_file = \xc3\n",
+                        "/etc/postern/test.conf: [server a] ca_file: ");
+}
+
 static void
 test_structural_mistakes_are_errors(void **state)
 {
@@ -147,6 +160,58 @@ test_structural_mistakes_are_errors(void **state)
     assert_config_error("[postern\n", "/etc/postern/test.conf:");
     assert_config_error("[postern]\ntls_cert = c.pem\n[server a]\nhost = x\n",
                         "tls_key: tls_cert and tls_key go together");
+}
+
+static void
+test_deployment_keys(void **state)
+{
+    struct err err = {0};
+    struct cfg *c = load("[postern]\n"
+                         "tls_cert = c.pem\ntls_key = /k.pem\n"
+                         "redirect_listen = [::]:80\n"
+                         "trusted_proxies = 127.0.0.1; 10.0.0.0/8 ;::1;\n"
+                         "compress = no\n"
+                         "[server a]\nhost = x\n",
+                         &err);
+
+    (void)state;
+    assert_non_null(c);
+    assert_string_equal(c->tls_cert, "/etc/postern/c.pem"); /* relative */
+    assert_string_equal(c->redirect_host, "::");
+    assert_int_equal(c->redirect_port, 80);
+    assert_int_equal(c->n_trusted_proxies, 3);
+    assert_true(netaddr_list_contains(c->trusted_proxies,
+                                      c->n_trusted_proxies, "10.2.3.4"));
+    assert_true(netaddr_list_contains(c->trusted_proxies,
+                                      c->n_trusted_proxies, "::1"));
+    assert_false(netaddr_list_contains(c->trusted_proxies,
+                                       c->n_trusted_proxies, "127.0.0.2"));
+    assert_false(c->compress);
+    cfg_free(&c);
+
+    c = load("[server a]\nhost = x\n", &err);
+    assert_non_null(c);
+    assert_true(c->compress); /* on unless switched off */
+    assert_null(c->redirect_host);
+    assert_int_equal(c->n_trusted_proxies, 0);
+    cfg_free(&c);
+
+    assert_config_error("[postern]\ntrusted_proxies = 127.0.0.1; proxy.lan\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] trusted_proxies: \"proxy.lan\" is not an "
+                        "IP address or network");
+    assert_config_error("[postern]\ntrusted_proxies = 10.0.0.0/33\n"
+                        "[server a]\nhost = x\n",
+                        "trusted_proxies: \"10.0.0.0/33\"");
+    assert_config_error("[postern]\nredirect_listen = 80\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] redirect_listen: \"80\" is not HOST:PORT");
+    assert_config_error("[postern]\nredirect_listen = 127.0.0.1:80\n"
+                        "[server a]\nhost = x\n",
+                        "redirect_listen: redirects to HTTPS, so it needs "
+                        "tls_cert and tls_key");
+    assert_config_error("[postern]\ncompress = maybe\n[server a]\nhost = x\n",
+                        "[postern] compress: \"maybe\" is not true or false");
 }
 
 static void
@@ -199,7 +264,9 @@ main(void)
         cmocka_unit_test(test_full_file_is_read_in_order),
         cmocka_unit_test(test_unknown_key_is_named_with_file_and_section),
         cmocka_unit_test(test_bad_values_say_what_is_expected),
+        cmocka_unit_test(test_unreadable_values_are_named_not_fatal),
         cmocka_unit_test(test_structural_mistakes_are_errors),
+        cmocka_unit_test(test_deployment_keys),
         cmocka_unit_test(test_file_over_the_size_cap_is_refused),
         cmocka_unit_test(test_missing_file_names_the_file),
         cmocka_unit_test(test_shipped_example_config_is_valid),

@@ -837,6 +837,55 @@ test_content_disposition_without_a_name(void **state)
     assert_disposition("form-data", NULL, "attachment");
 }
 
+static void
+assert_header_text(const char *raw, bool phrase, const char *expected)
+{
+    char *got = mime_decode_header_text(raw, phrase);
+
+    assert_true(g_utf8_validate(got, -1, NULL));
+    assert_string_equal(got, expected);
+    g_free(got);
+}
+
+static void
+test_header_text_is_decoded_to_valid_utf8(void **state)
+{
+    (void)state;
+    assert_header_text(NULL, false, "");
+    assert_header_text("  plain words ", false, "plain words");
+    /* adjacent encoded-words join without the space between them */
+    assert_header_text("=?utf-8?B?R3LDvMOfZSBhdXMgWsO8cmljaCDigJQg?= "
+                       "=?utf-8?B?5LiW55WMIOKckw==?=",
+                       false, "Gr\xc3\xbc\xc3\x9f" "e aus Z\xc3\xbcrich "
+                              "\xe2\x80\x94 \xe4\xb8\x96\xe7\x95\x8c "
+                              "\xe2\x9c\x93");
+    assert_header_text("Re: =?iso-8859-1?Q?R=E9union?= demain", false,
+                       "Re: R\xc3\xa9union demain");
+    assert_header_text("=?utf-8?Q?Zo=C3=AB?= Olund", true,
+                       "Zo\xc3\xab Olund");
+    /* raw Latin-1 is converted, never passed through */
+    assert_header_text("Caf\xe9", false, "Caf\xc3\xa9");
+    /* an encoded-word in an unknown charset still gives valid UTF-8 */
+    {
+        char *got = mime_decode_header_text("=?x-nonsense?Q?a=FFb?=", false);
+
+        assert_true(g_utf8_validate(got, -1, NULL));
+        g_free(got);
+    }
+}
+
+static void
+test_dates_are_unix_seconds_or_zero(void **state)
+{
+    (void)state;
+    assert_int_equal(mime_decode_date("Tue, 03 Mar 2026 14:05:09 +0100"),
+                     1772543109);
+    assert_int_equal(mime_decode_date("3 Mar 2026 13:05:09 GMT"), 1772543109);
+    assert_int_equal(mime_decode_date(NULL), 0);
+    assert_int_equal(mime_decode_date(""), 0);
+    assert_int_equal(mime_decode_date("not a date at all"), 0);
+}
+
 int
 main(void)
 {
@@ -881,6 +930,8 @@ main(void)
         cmocka_unit_test(
             test_content_disposition_escapes_quotes_and_backslashes),
         cmocka_unit_test(test_content_disposition_without_a_name),
+        cmocka_unit_test(test_header_text_is_decoded_to_valid_utf8),
+        cmocka_unit_test(test_dates_are_unix_seconds_or_zero),
     };
 
     return cmocka_run_group_tests_name("mime_decode", tests, NULL, NULL);

@@ -1284,6 +1284,31 @@ test_golden_emails_match_byte_for_byte(void **state)
         fail_msg("%u golden email(s) differ", failed);
 }
 
+/* The question the fuzzer's oracle asks must agree with what is written. */
+static void
+test_sanitize_allows_answers_from_the_allow_lists(void **state)
+{
+    (void)state;
+    assert_true(sanitize_allows("p", NULL));
+    assert_true(sanitize_allows("p", "align"));
+    assert_true(sanitize_allows("p", "style"));   /* global */
+    assert_true(sanitize_allows("pre", NULL));    /* xmp is written so */
+    assert_true(sanitize_allows("a", "href"));
+    assert_true(sanitize_allows("a", "target"));  /* added by the writer */
+    assert_true(sanitize_allows("a", "rel"));
+    assert_true(sanitize_allows("img", "src"));
+    assert_true(sanitize_allows("td", "nowrap"));
+    assert_false(sanitize_allows("p", "onclick"));
+    assert_false(sanitize_allows("p", "class"));
+    assert_false(sanitize_allows("div", "target"));
+    assert_false(sanitize_allows("img", "onerror"));
+    assert_false(sanitize_allows("script", NULL));
+    assert_false(sanitize_allows("style", NULL));
+    assert_false(sanitize_allows("xmp", NULL));   /* never written as is */
+    assert_false(sanitize_allows("form", NULL));  /* unwrapped */
+    assert_false(sanitize_allows("svg", NULL));
+}
+
 int
 main(void)
 {
@@ -1309,6 +1334,7 @@ main(void)
         cmocka_unit_test(test_attribute_values_are_checked_by_kind),
         cmocka_unit_test(test_pre_keeps_a_leading_newline),
         cmocka_unit_test(test_golden_emails_match_byte_for_byte),
+        cmocka_unit_test(test_sanitize_allows_answers_from_the_allow_lists),
     };
     GArray *tests = g_array_new(FALSE, FALSE, sizeof(struct CMUnitTest));
     int rc;
