@@ -24,7 +24,10 @@ LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 DEB_BUILD = gcc make pkg-config libssl-dev libfcgi-dev libmicrohttpd-dev \
 	libjson-c-dev libgmime-3.0-dev libgumbo-dev zlib1g-dev
 DEB_TEST = libcmocka-dev dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix \
-	nginx-light openssl python3 curl procps iproute2 clang libclang-rt-14-dev
+	nginx-light openssl python3 curl procps iproute2 clang libclang-rt-14-dev \
+	chromium nodejs
+# the browser tests' npm packages, exact versions from the lock file
+E2E_MODULES = tests/e2e/node_modules/.package-lock.json
 
 BUILD = build
 POSTERN_BIN = postern
@@ -38,7 +41,7 @@ UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 	-DTEST_DATA_DIR='"$(abspath tests/unit/data)"' \
 	-DSOURCE_DIR='"$(CURDIR)"'
 
-.PHONY: all deps check demo install uninstall clean unit lint asan \
+.PHONY: all deps e2e-deps check demo install uninstall clean unit lint asan \
 	fuzz fuzz-build fuzz-bins
 
 all: $(POSTERN_BIN)
@@ -102,6 +105,7 @@ deps:
 	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
 	    || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install$$missing" >&2; exit 1; fi; \
@@ -111,7 +115,15 @@ deps:
 	    >/dev/null" || exit 1; \
 	fi
 
-check: deps
+# npm ci again whenever the lock file changes (or node_modules is gone)
+$(E2E_MODULES): tests/e2e/package-lock.json tests/e2e/package.json
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+e2e-deps: deps
+	$(MAKE) $(E2E_MODULES)
+
+check: deps e2e-deps
 	$(MAKE) all unit
 	$(MAKE) asan
 	$(MAKE) fuzz-build

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - runs every test suite (lint, unit, integration) and ends with the
+# run.sh - runs every test suite (lint, unit, integration, e2e) and ends with the
 # line "N passed, N failed". Called by `make check`; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,9 @@ stop_leftovers() {
         done
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
+    tests/env/mailenv.sh stop --dir tests/env/run/e2e >/dev/null 2>&1
     # only this checkout's: other checkouts may be running their own suites
-    pkill -f "$PWD/build(-asan)?/it/[a-z]*/([a-z-]*-)?postern.conf" 2>/dev/null
+    pkill -f "$PWD/build(-asan)?/it/[a-z]*/([a-z-]*-)?postern.conf|$PWD/build/e2e/postern.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM
@@ -124,6 +125,10 @@ done
 
 echo "== fuzz (20 s each, build-fuzz)"
 run_suite fuzz tests/fuzz/run.sh --seconds 20
+
+echo "== e2e"
+# real chromium, desktop and phone, JavaScript on and off (tests/e2e/run.js)
+run_suite e2e node tests/e2e/run.js
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -917,9 +917,17 @@ store_imap_folder_list(struct store *st, struct arena *a,
     };
     bool ext = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_EXTENDED);
     bool lstatus = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_STATUS);
-    struct imap_cmd *cmd = imap_conn_cmd_new(si->conn, "LIST");
+    struct imap_cmd *cmd;
     int rc = -1;
 
+    /* RFC 9051 6.3.11: STATUS of the selected folder may be stale (Dovecot
+     * answers from the view it last synced, so new mail did not count
+     * there); a NOOP brings that view up to date first. */
+    if (imap_conn_selected(si->conn)->mailbox != NULL &&
+        imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "NOOP"), NULL,
+                      NULL, err) < 0)
+        goto out;
+    cmd = imap_conn_cmd_new(si->conn, "LIST");
     imap_cmd_add_raw(cmd, "\"\" \"*\"");
     if (ext) {
         GString *ret = g_string_new("RETURN (SUBSCRIBED");

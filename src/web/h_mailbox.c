@@ -77,11 +77,15 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
     struct store_page_query *q = &r.q;
     struct json_object *view, *targets;
     struct session *s;
-    bool refresh;
+    bool all, sent, refresh;
 
     if (auth_require(req, &s, err) < 0)
         return -1;
-    if (request_param_folder(req, "f", &q->folder, err) < 0 ||
+    /* all=1: every box ticked (select all without JavaScript); sent=1:
+     * /send came back here, the page says so */
+    if (request_param_bool(req, "all", &all, err) < 0 ||
+        request_param_bool(req, "sent", &sent, err) < 0 ||
+        request_param_folder(req, "f", &q->folder, err) < 0 ||
         request_param_uint(req, "page", 1, 1, LIM_PAGE_INDEX, &q->page,
                            err) < 0 ||
         mailbox_param_sort(req, &q->sort, err) < 0 ||
@@ -106,5 +110,7 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
         json_object_array_add(targets, o);
     }
     json_object_object_add(view, "targets", targets);
+    json_object_object_add(view, "select_all", json_object_new_boolean(all));
+    json_object_object_add(view, "sent", json_object_new_boolean(sent));
     return page_render(req, resp, "mailbox", view, err);
 }

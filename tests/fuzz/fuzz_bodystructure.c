@@ -3,6 +3,7 @@
  * store_imap, planned by mime_plan, built by view_message and rendered
  * through the real message template. Asserts the parts' tree invariants
  * and that nothing from the server becomes markup. */
+#include <stdbool.h>
 #include <string.h>
 
 #include <glib.h>
@@ -16,6 +17,23 @@
 #include "view/view.h"
 
 static struct render_set *templates;
+
+/* The page's one script tag is the header's own postern.js, nothing that
+ * a server string could have made. */
+static bool
+only_our_script(const char *page)
+{
+    static const char ours[] = "postern.js\" defer></script>";
+    const char *s = strstr(page, "<script");
+    const char *end;
+
+    if (s == NULL)
+        return true;
+    end = strstr(s, ours);
+    if (end == NULL || memchr(s, '>', (size_t)(end - s)) != NULL)
+        return false;
+    return strstr(end, "<script") == NULL;
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -130,7 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = render_html(templates, "message", view, page, &err);
         xassert(rc == 0);
         /* every server string went through {{ }}: no markup of its own */
-        xassert(strstr(page->str, "<script") == NULL);
+        xassert(only_our_script(page->str));
         xassert(strstr(page->str, "<img") == NULL);
         g_string_truncate(page, 0);
         render_json(view, page);
