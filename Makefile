@@ -37,7 +37,7 @@ UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 	-DTEST_DATA_DIR='"$(abspath tests/unit/data)"' \
 	-DSOURCE_DIR='"$(CURDIR)"'
 
-.PHONY: all deps check demo install uninstall clean unit lint
+.PHONY: all deps check demo install uninstall clean unit lint bench bench-tools
 
 all: postern
 
@@ -62,6 +62,22 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBPOSTERN) $(wildcard tests/unit/*
 
 unit: $(UNIT_BIN)
 
+# Benchmarks (tests/bench/README.md): the load generator and the raw-IMAP
+# floor client; `make bench` runs them against postern and writes
+# tests/bench/RESULTS.md. Ports: POSTERN_BENCH_BASE, POSTERN_BENCH_PORT.
+BENCH_BIN = $(BUILD)/bench/bench_http $(BUILD)/bench/bench_floor
+
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_stats.c tests/bench/bench_stats.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< tests/bench/bench_stats.c -lpthread
+
+bench-tools: $(BENCH_BIN)
+
+bench: deps
+	$(MAKE) all bench-tools
+	python3 tests/bench/run.py
+
 # Installs the Debian packages that are missing; does nothing when all are
 # there (no apt-get update either).
 deps:
@@ -78,7 +94,7 @@ deps:
 	fi
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit bench-tools
 	tests/run.sh
 
 lint:
