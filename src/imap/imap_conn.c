@@ -225,6 +225,11 @@ imap_conn_finish_tagged(struct imap_conn *c, const struct imap_resp *r,
                   sizeof(c->last_code_args));
     switch (r->status) {
     case IMAP_STATUS_OK:
+        /* Dovecot and others put the new capabilities in the OK of LOGIN
+         * and AUTHENTICATE: taking them saves a CAPABILITY round trip */
+        if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0 &&
+            r->code_args != NULL)
+            c->caps = imap_caps_parse_text(r->code_args);
         return 0;
     case IMAP_STATUS_NO:
         err_set(err, ERR_REFUSED, "%s refused: %s%s%s", verb,
