@@ -42,7 +42,7 @@ UNIT_CFLAGS = $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 	-DSOURCE_DIR='"$(CURDIR)"'
 
 .PHONY: all deps e2e-deps check demo install uninstall clean unit lint asan \
-	fuzz fuzz-build fuzz-bins
+	fuzz fuzz-build fuzz-bins bench bench-tools
 
 all: $(POSTERN_BIN)
 
@@ -99,6 +99,22 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBPOSTERN) $(wildcard tests/fuzz/*.
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
+# Benchmarks (tests/bench/README.md): the load generator and the raw-IMAP
+# floor client; `make bench` runs them against postern and writes
+# tests/bench/RESULTS.md. Ports: POSTERN_BENCH_BASE, POSTERN_BENCH_PORT.
+BENCH_BIN = $(BUILD)/bench/bench_http $(BUILD)/bench/bench_floor
+
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_stats.c tests/bench/bench_stats.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< tests/bench/bench_stats.c -lpthread
+
+bench-tools: $(BENCH_BIN)
+
+bench: deps
+	$(MAKE) all bench-tools
+	python3 tests/bench/run.py
+
 # Installs the Debian packages that are missing; does nothing when all are
 # there (no apt-get update either).
 deps:
@@ -124,7 +140,7 @@ e2e-deps: deps
 	$(MAKE) $(E2E_MODULES)
 
 check: deps e2e-deps
-	$(MAKE) all unit
+	$(MAKE) all unit bench-tools
 	$(MAKE) asan
 	$(MAKE) fuzz-build
 	tests/run.sh

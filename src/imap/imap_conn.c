@@ -33,6 +33,7 @@ struct imap_conn {
     char last_code[32];
     char last_code_args[128];
     struct imap_selected sel;
+    unsigned select_serial;
     /* a literal being streamed (imap_conn_stream_*) */
     bool streaming, stream_done;
     GByteArray *stream_q;   /* literal bytes not yet handed out */
@@ -141,6 +142,36 @@ imap_conn_next(struct imap_conn *c, const struct imap_resp **resp_out,
     }
 }
 
+/* verb ("UID FETCH", "SELECT") is, UID aside, one of names. */
+static bool
+imap_conn_verb_in(const char *verb, const char *const *names, size_t n_names)
+{
+    size_t n;
+
+    if (g_ascii_strncasecmp(verb, "UID ", 4) == 0)
+        verb += 4;
+    n = strcspn(verb, " ");
+    for (size_t i = 0; i < n_names; i++) {
+        if (strlen(names[i]) == n &&
+            g_ascii_strncasecmp(names[i], verb, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Commands that leave the selected mailbox as it is (FETCH uses PEEK; an
+ * implicit \Seen would show as a FETCH with a higher MODSEQ). */
+static bool
+imap_conn_verb_is_readonly(const char *verb)
+{
+    static const char *const ro[] = {
+        "NOOP", "CAPABILITY", "FETCH", "SORT", "SEARCH", "LIST", "LSUB",
+        "STATUS", "NAMESPACE", "ENABLE", "CHECK", "LOGOUT",
+    };
+
+    return imap_conn_verb_in(verb, ro, G_N_ELEMENTS(ro));
+}
+
 /* Bookkeeping every untagged response gets, whoever asked. */
 static void
 imap_conn_track(struct imap_conn *c, const struct imap_resp *r)
@@ -169,6 +200,29 @@ imap_conn_track(struct imap_conn *c, const struct imap_resp *r)
         return;
     if (r->has_number && r->name != NULL && strcmp(r->name, "EXISTS") == 0)
         c->sel.exists = r->number;
+    if (r->name != NULL && (strcmp(r->name, "EXISTS") == 0 ||
+                            strcmp(r->name, "EXPUNGE") == 0 ||
+                            strcmp(r->name, "VANISHED") == 0))
+        c->sel.changes++;
+    if (r->name != NULL && strcmp(r->name, "FETCH") == 0) {
+        /* With CONDSTORE on, a FETCH that reports a change carries MODSEQ
+         * (RFC 7162; Dovecot's do): above HIGHESTMODSEQ, it is a change.
+         * One without answers our own FETCH, unless none is running. */
+        static const char *const fetch[] = {"FETCH"};
+        const struct imap_arg *m = r->n_args > 0
+                                       ? imap_arg_list_get(&r->args[0],
+                                                           "MODSEQ")
+                                       : NULL;
+        uint64_t v;
+
+        if (m != NULL && m->type == IMAP_ARG_LIST && m->n == 1 &&
+            imap_arg_number(&m->list[0], &v)) {
+            if (v > c->sel.modseq_seen)
+                c->sel.modseq_seen = v;
+        } else if (!imap_conn_verb_in(c->cmd_verb, fetch, 1)) {
+            c->sel.changes++;
+        }
+    }
     if (r->status == IMAP_STATUS_OK && r->code != NULL &&
         r->code_args != NULL) {
         guint64 v = g_ascii_strtoull(r->code_args, NULL, 10);
@@ -182,6 +236,16 @@ imap_conn_track(struct imap_conn *c, const struct imap_resp *r)
     }
     if (r->code != NULL && strcmp(r->code, "NOMODSEQ") == 0)
         c->sel.highestmodseq = 0;
+}
+
+/* Counts the command for /metrics and, if it may change the selected
+ * mailbox, in sel.changes. */
+static void
+imap_conn_note(struct imap_conn *c, const char *verb)
+{
+    imap_conn_count(verb);
+    if (c->sel.mailbox != NULL && !imap_conn_verb_is_readonly(verb))
+        c->sel.changes++;
 }
 
 static int
@@ -235,6 +299,11 @@ imap_conn_finish_tagged(struct imap_conn *c, const struct imap_resp *r,
                   sizeof(c->last_code_args));
     switch (r->status) {
     case IMAP_STATUS_OK:
+        /* Dovecot and others put the new capabilities in the OK of LOGIN
+         * and AUTHENTICATE: taking them saves a CAPABILITY round trip */
+        if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0 &&
+            r->code_args != NULL)
+            c->caps = imap_caps_parse_text(r->code_args);
         return 0;
     case IMAP_STATUS_NO:
         err_set(err, ERR_REFUSED, "%s refused: %s%s%s", verb,
@@ -314,7 +383,7 @@ imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
     imap_cmd_finish(cmd);
     g_strlcpy(tag, c->cmd_tag, sizeof(tag));
     g_strlcpy(verb, c->cmd_verb, sizeof(verb));
-    imap_conn_count(verb);
+    imap_conn_note(c, verb);
     nseg = imap_cmd_segments(cmd);
     for (size_t i = 0; i < nseg; i++) {
         size_t len;
@@ -424,7 +493,7 @@ imap_conn_stream_begin(struct imap_conn *c, struct imap_cmd *cmd,
     }
     imap_cmd_finish(cmd);
     xassert(imap_cmd_segments(cmd) == 1); /* FETCH carries no literal */
-    imap_conn_count(c->cmd_verb);
+    imap_conn_note(c, c->cmd_verb);
     seg = imap_cmd_segment(cmd, 0, &len);
     if (imap_conn_send(c, seg, len, err) < 0) {
         imap_cmd_free(&cmd);
@@ -766,6 +835,7 @@ imap_conn_select(struct imap_conn *c, const char *mailbox, bool readonly,
     /* tracked while the replies come in */
     c->sel.mailbox = g_strdup(mailbox);
     c->sel.readonly = readonly;
+    c->sel.serial = ++c->select_serial;
     if (imap_conn_run(c, cmd, NULL, NULL, err) < 0) {
         g_free(c->sel.mailbox);
         c->sel.mailbox = NULL;

@@ -31,12 +31,19 @@ struct imap_conn_opts {
                                   the server offers ID; NULL or "": none */
 };
 
-/* What the server's last SELECT/EXAMINE said about the mailbox. */
+/* What the server's last SELECT/EXAMINE said about the mailbox, and what
+ * was seen of it since. */
 struct imap_selected {
     char *mailbox;             /* UTF-8 name; NULL when none is selected */
     bool readonly;
     uint32_t uidvalidity, uidnext, exists;
     uint64_t highestmodseq;    /* 0 without CONDSTORE (or NOMODSEQ) */
+    unsigned serial;           /* differs for every SELECT/EXAMINE made */
+    /* Since that SELECT: EXISTS, EXPUNGE and VANISHED responses, untagged
+     * FETCHes without MODSEQ, and commands other than NOOP, FETCH, SORT,
+     * SEARCH, LIST, STATUS... (those that may change the mailbox). */
+    unsigned changes;
+    uint64_t modseq_seen;      /* highest MODSEQ of an untagged FETCH */
 };
 
 /* Called for each untagged response while a command runs, after the

@@ -35,6 +35,8 @@ struct fcache {
     enum store_sort sort;
     char *search;
     GArray *order;              /* uint32_t uids in display order */
+    bool stamped;               /* serial, changes: the selection's state */
+    unsigned serial, changes;   /* when the last page was served */
 };
 
 struct store_imap {
@@ -641,6 +643,29 @@ fcache_sync(struct store_imap *si, struct fcache *fc,
     return same;
 }
 
+/* True when the folder is still selected, nothing was seen changing since
+ * the last page (fc's stamp), and a NOOP, which makes the server report
+ * every change, reports none: no SELECT needed. Only with CONDSTORE, where
+ * every untagged FETCH carries MODSEQ. *rc_out is -1 when the NOOP
+ * failed. */
+static bool
+fcache_unchanged(struct store_imap *si, struct fcache *fc,
+                 struct err *err, int *rc_out)
+{
+    const struct imap_selected *sel = imap_conn_selected(si->conn);
+
+    *rc_out = 0;
+    if (!fc->stamped || sel->mailbox == NULL || sel->readonly ||
+        strcmp(sel->mailbox, fc->folder) != 0 || sel->highestmodseq == 0 ||
+        sel->serial != fc->serial || sel->changes != fc->changes ||
+        sel->modseq_seen > fc->modseq)
+        return false;
+    *rc_out = imap_conn_run(si->conn, imap_conn_cmd_new(si->conn, "NOOP"),
+                            NULL, NULL, err);
+    return *rc_out == 0 && sel->changes == fc->changes &&
+           sel->modseq_seen <= fc->modseq;
+}
+
 static int
 store_imap_summary_page(struct store *st, const struct store_page_query *q,
                         struct arena *a, struct store_page *out,
@@ -651,24 +676,28 @@ store_imap_summary_page(struct store *st, const struct store_page_query *q,
     const struct imap_selected *sel;
     size_t first, count;
     unsigned pages;
-    int rc;
+    int rc = 0;
 
-    if (imap_conn_select(si->conn, q->folder, false, err) < 0) {
-        if (err->kind == ERR_REFUSED) {
-            err_clear(err);
-            err_set(err, ERR_NOT_FOUND, "no folder %s", q->folder);
-        }
-        return -1;
-    }
-    sel = imap_conn_selected(si->conn);
     fc = g_hash_table_lookup(si->cache, q->folder);
-    if (fc == NULL) {
-        fc = fcache_new(q->folder);
-        g_hash_table_insert(si->cache, fc->folder, fc);
+    if (fc == NULL || !fcache_unchanged(si, fc, err, &rc)) {
+        if (rc < 0)
+            return -1;
+        if (imap_conn_select(si->conn, q->folder, false, err) < 0) {
+            if (err->kind == ERR_REFUSED) {
+                err_clear(err);
+                err_set(err, ERR_NOT_FOUND, "no folder %s", q->folder);
+            }
+            return -1;
+        }
+        sel = imap_conn_selected(si->conn);
+        if (fc == NULL) {
+            fc = fcache_new(q->folder);
+            g_hash_table_insert(si->cache, fc->folder, fc);
+        }
+        (void)fcache_sync(si, fc, sel, err, &rc);
+        if (rc < 0)
+            return -1;
     }
-    (void)fcache_sync(si, fc, sel, err, &rc);
-    if (rc < 0)
-        return -1;
     if (!fc->has_order || fc->sort != q->sort ||
         strcmp(fc->search, q->search != NULL ? q->search : "") != 0) {
         if (store_imap_order(si, fc, q, err) < 0)
@@ -717,6 +746,10 @@ store_imap_summary_page(struct store *st, const struct store_page_query *q,
         d->has_attachments = s->has_attachments;
         out->n++;
     }
+    sel = imap_conn_selected(si->conn);
+    fc->stamped = true;
+    fc->serial = sel->serial;
+    fc->changes = sel->changes;
     return 0;
 }
 

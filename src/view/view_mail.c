@@ -78,17 +78,25 @@ view_folders(struct arena *a, const struct store_folder_list *list,
 }
 
 /* "14:05" today, "3 Nov" this year, else "2025-11-03": short enough for
- * a phone's list row. Local time of the server. */
+ * a phone's list row. Local time of the server, in now's zone: the local
+ * zone is looked up once per page, not per row (each lookup costs GLib a
+ * readlink and stats of /etc/localtime). */
 static const char *
 view_date_short(struct arena *a, int64_t t, GDateTime *now)
 {
-    GDateTime *d = g_date_time_new_from_unix_local(t);
+    GDateTime *utc = g_date_time_new_from_unix_utc(t);
+    GDateTime *d = utc != NULL ? g_date_time_to_timezone(
+                                     utc, g_date_time_get_timezone(now))
+                               : NULL;
     const char *fmt;
     char *s;
     const char *r;
 
-    if (d == NULL)
+    if (d == NULL) {
+        if (utc != NULL)
+            g_date_time_unref(utc);
         return "";
+    }
     if (g_date_time_get_year(d) == g_date_time_get_year(now) &&
         g_date_time_get_day_of_year(d) == g_date_time_get_day_of_year(now))
         fmt = "%H:%M";
@@ -100,6 +108,7 @@ view_date_short(struct arena *a, int64_t t, GDateTime *now)
     r = arena_strdup(a, g_strstrip(s));
     g_free(s);
     g_date_time_unref(d);
+    g_date_time_unref(utc);
     return r;
 }
 

@@ -17,6 +17,7 @@ declare -A FLAVOR_BASE=([default]=10000 [minimal]=11000 [prefix]=12000)
 usage() {
 	cat <<EOF
 usage: $0 start|stop|status [--dir DIR] [--base PORT] [--flavor default|minimal|prefix] [--messages N]
+       [--big-attachment BYTES]
 
   start    stop whatever ran from DIR, re-seed the mailboxes, start Dovecot and
            Postfix, wait for every port, write DIR/env.sh
@@ -32,6 +33,9 @@ usage: $0 start|stop|status [--dir DIR] [--base PORT] [--flavor default|minimal|
                   minimal: imap_capability = IMAP4rev1, no special-use flags
                   prefix:  namespace prefix "INBOX." with separator "."
   --messages N    messages in alice's INBOX (default 200)
+  --big-attachment BYTES
+                  one of them (UID N-43, seed id bench-big-attachment) carries
+                  an attachment of BYTES bytes (benchmarks; default none)
 EOF
 }
 
@@ -39,13 +43,14 @@ EOF
 CMD=${1:-}
 [[ $CMD == start || $CMD == stop || $CMD == status ]] || { usage >&2; exit 2; }
 shift
-DIR= BASE= FLAVOR=default MESSAGES=200
+DIR= BASE= FLAVOR=default MESSAGES=200 BIG_ATTACHMENT=0
 while (($#)); do
 	case $1 in
 	--dir) DIR=${2:?--dir needs a value}; shift 2 ;;
 	--base) BASE=${2:?--base needs a value}; shift 2 ;;
 	--flavor) FLAVOR=${2:?--flavor needs a value}; shift 2 ;;
 	--messages) MESSAGES=${2:?--messages needs a value}; shift 2 ;;
+	--big-attachment) BIG_ATTACHMENT=${2:?--big-attachment needs a value}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -55,6 +60,7 @@ BASE=${BASE:-${POSTERN_ENV_BASE:-${FLAVOR_BASE[$FLAVOR]}}}
 [[ $BASE =~ ^[0-9]+$ ]] && ((BASE >= 1024 && BASE + 995 <= 65535)) ||
 	die "--base must be a number from 1024 to 64540, not '$BASE'"
 [[ $MESSAGES =~ ^[0-9]+$ ]] || die "--messages must be a number"
+[[ $BIG_ATTACHMENT =~ ^[0-9]+$ ]] || die "--big-attachment must be a number of bytes"
 DIR=$(canon "${DIR:-$HERE/run/$FLAVOR}")
 ((EUID == 0)) || die "must run as root (private servers still start as root and drop privileges)"
 
@@ -543,6 +549,7 @@ write_env() {
 		env_line POSTFIX_LOG "$PF/maillog"
 		env_line POSTFIX_PID "$(pidfile_pid "$POSTFIX_PIDFILE")"
 		env_line SEED_MESSAGES "$MESSAGES"
+		env_line SEED_BIG_ATTACHMENT "$BIG_ATTACHMENT"
 		env_line SEED_MANIFEST "$REAL/seed-manifest.json"
 		cat "$REAL/seed.env"
 	} >"$tmp"
@@ -577,7 +584,7 @@ cmd_start() {
 
 	# Seed while Postfix starts (it does not need the mailboxes).
 	"$PYTHON" "$HERE/seed_mail.py" --mail-root "$MAILROOT" --messages "$MESSAGES" \
-		--owner "$MAIL_UID:$MAIL_GID" --separator "$IMAP_SEPARATOR" --prefix "$IMAP_PREFIX" \
+		--big-attachment "$BIG_ATTACHMENT" --owner "$MAIL_UID:$MAIL_GID" --separator "$IMAP_SEPARATOR" --prefix "$IMAP_PREFIX" \
 		--manifest "$REAL/seed-manifest.json" --env "$REAL/seed.env" \
 		>"$REAL/seed.log" 2>&1 9>&- &
 	seed_pid=$!

@@ -42,6 +42,10 @@ What it makes (N = --messages, default 200, at least 43)
   alice  Junk            3     spam/phishing HTML, keyword $Junk, unread
   alice  Reçus           4     non-ASCII name ("Re&AOc-us" on disk and on the wire),
                                ISO-8859-1 and UTF-8 French receipts
+  With --big-attachment BYTES (benchmarks; off by default): the newest bulk
+  UID (N-43) becomes "bench-big-attachment" (2024-06-08, \Seen): a short text
+  part and part 2, BYTES of deterministic random data as base64
+  application/octet-stream "bench-big.bin". N stays the INBOX's total.
   bob    INBOX           5     welcome, from alice, HTML, PDF attachment, UTF-8
   sink   INBOX           0     Postfix delivers here what is submitted to domains
                                other than postern.test
@@ -1132,16 +1136,20 @@ def main():
     ap.add_argument("--prefix", default="", help="IMAP namespace prefix (for --env)")
     ap.add_argument("--manifest", help="write a JSON manifest of every message here")
     ap.add_argument("--env", help="write SEED_* KEY=value lines here")
+    ap.add_argument("--big-attachment", type=int, default=0, metavar="BYTES",
+                    help="make INBOX UID N-43 a message with an attachment of "
+                    "BYTES random bytes (benchmarks; 0: none, the default)")
     a = ap.parse_args()
 
     catalog = core_catalog()
-    if a.messages < len(catalog):
+    big = 1 if a.big_attachment > 0 else 0
+    if a.messages < len(catalog) + big:
         sys.exit("seed_mail.py: --messages must be at least %d (the fixed core set)"
-                 % len(catalog))
+                 % (len(catalog) + big))
     owner = tuple(int(x) for x in a.owner.split(":")) if a.owner else None
 
     # alice's INBOX: bulk (oldest) then core (newest).
-    n_bulk = a.messages - len(catalog)
+    n_bulk = a.messages - len(catalog) - big
     inbox = []
     span = (BULK_END - BULK_START).total_seconds()
     for i in range(n_bulk):
@@ -1153,6 +1161,8 @@ def main():
         flags = ("S" if seen else "") + ("F" if rr < 0.05 else "") + \
             ("R" if 0.05 <= rr < 0.13 and seen else "")
         inbox.append((seed_id, tags, flags, (), when + dt.timedelta(seconds=41), raw))
+    if big:
+        inbox.append(big_attachment_message(a.big_attachment))
     core_times = {}
     for k, (seed_id, tags, flags, build, keywords) in enumerate(catalog):
         when = CORE_START + dt.timedelta(hours=9 * k, minutes=(k * 17) % 60)
@@ -1199,6 +1209,20 @@ def main():
         env = seed_env(counts, a)
         with open(a.env, "w") as f:
             f.writelines("%s=%s\n" % (k, shlex.quote(str(v))) for k, v in env)
+
+
+def big_attachment_message(size):
+    """The benchmarks' large download: an inbox entry (see main) whose part 2
+    is size bytes of random data, the same bytes on every run."""
+    when = dt.datetime(2024, 6, 8, 12, 0, tzinfo=UTC)
+    data = random.Random(20240608).randbytes(size)
+    raw = message("bench-big-attachment", "Big attachment (%d bytes)" % size, DAVE,
+                  [ALICE], when,
+                  multipart("mixed", text("The file is attached.\n"),
+                            attachment("application/octet-stream", data,
+                                       "bench-big.bin")))
+    return ("bench-big-attachment", ["bench", "attachment", "big-attachment"], "S", (),
+            when, raw)
 
 
 def vname(folder, a):

@@ -1,0 +1,118 @@
+"""test_roundtrips.py - the IMAP round trips a page costs, counted through
+/metrics against the real Dovecot (CONDSTORE on): what tests/bench measures
+must stay as cheap as it was made, and stay correct when the folder changes."""
+
+import imaplib
+import ssl
+import unittest
+
+from harness import ENV, Client, metrics
+
+KEY = 'postern_imap_commands_total{command="%s"}'
+
+
+def alice():
+    return ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"]
+
+
+def logged_in():
+    c = Client()
+    r = c.login(*alice())
+    assert r.status == 303, (r.status, r.body[:300])
+    return c
+
+
+def imap():
+    m = imaplib.IMAP4(ENV.mail.get("TLS_HOSTNAME") or "localhost",
+                      int(ENV.mail["IMAP_PORT"]))
+    m.starttls(ssl.create_default_context(cafile=ENV.mail["CA_FILE"]))
+    m.login(*alice())
+    m.select("INBOX")
+    return m
+
+
+def delta(before, after, *verbs):
+    return {v: after[KEY % v] - before[KEY % v] for v in verbs}
+
+
+class RoundTrips(unittest.TestCase):
+    def test_login_takes_the_capabilities_from_the_ok(self):
+        before = metrics()
+        logged_in()
+        d = delta(before, metrics(), "STARTTLS", "AUTHENTICATE",
+                  "CAPABILITY", "ENABLE")
+        # one CAPABILITY: after STARTTLS (what came before TLS is
+        # forgotten), none after AUTHENTICATE, whose OK carries them
+        self.assertEqual(d, {"STARTTLS": 1, "AUTHENTICATE": 1,
+                             "CAPABILITY": 1, "ENABLE": 1})
+
+    def test_unchanged_folder_costs_one_noop(self):
+        c = logged_in()
+        self.assertEqual(c.get("/mailbox?f=INBOX").status, 200)
+        before = metrics()
+        for _ in range(3):
+            self.assertEqual(c.get("/mailbox?f=INBOX").status, 200)
+        d = delta(before, metrics(), "NOOP", "SELECT", "FETCH", "SORT")
+        self.assertEqual(d, {"NOOP": 3, "SELECT": 0, "FETCH": 0, "SORT": 0})
+
+    def test_flag_set_elsewhere_shows_on_the_next_list(self):
+        c = logged_in()
+        status, page = c.json("/mailbox?f=INBOX")
+        self.assertEqual(status, 200)
+        target = next(m for m in page["messages"] if not m["flagged"])
+        m = imap()
+        try:
+            m.uid("STORE", str(target["uid"]), "+FLAGS", "(\\Flagged)")
+            before = metrics()
+            status, again = c.json("/mailbox?f=INBOX")
+            self.assertEqual(status, 200)
+            got = next(x for x in again["messages"]
+                       if x["uid"] == target["uid"])
+            self.assertTrue(got["flagged"])
+            # the NOOP heard of the change; the folder was read again
+            self.assertEqual(delta(before, metrics(), "SELECT")["SELECT"], 1)
+        finally:
+            m.uid("STORE", str(target["uid"]), "-FLAGS", "(\\Flagged)")
+            m.logout()
+        status, last = c.json("/mailbox?f=INBOX")
+        got = next(x for x in last["messages"] if x["uid"] == target["uid"])
+        self.assertFalse(got["flagged"])
+
+    def test_message_arriving_elsewhere_is_listed(self):
+        c = logged_in()
+        status, page = c.json("/mailbox?f=INBOX")
+        self.assertEqual(status, 200)
+        m = imap()
+        try:
+            m.append("INBOX", None, None,
+                     b"Subject: roundtrips arrival\r\nFrom: x@example.org\r\n"
+                     b"Date: Mon, 1 Jul 2030 10:00:00 +0000\r\n\r\nhi\r\n")
+            status, again = c.json("/mailbox?f=INBOX")
+            self.assertEqual(again["total"], page["total"] + 1)
+            self.assertEqual(again["messages"][0]["subject"],
+                             "roundtrips arrival")
+        finally:
+            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips arrival"')
+            for uid in d[0].split():
+                m.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
+                m.uid("EXPUNGE", uid)
+            m.logout()
+        status, last = c.json("/mailbox?f=INBOX")
+        self.assertEqual(last["total"], page["total"])
+
+    def test_mark_read_through_postern_shows_on_the_next_list(self):
+        c = logged_in()
+        self.assertEqual(c.get("/folders").status, 200)  # the session token
+        status, page = c.json("/mailbox?f=INBOX")
+        target = next(m for m in page["messages"] if not m["seen"])
+        r = c.post("/action", {"f": "INBOX", "uid": str(target["uid"]),
+                               "op": "read"})
+        self.assertEqual(r.status, 303, r.body[:200])
+        try:
+            status, again = c.json("/mailbox?f=INBOX")
+            got = next(x for x in again["messages"]
+                       if x["uid"] == target["uid"])
+            self.assertTrue(got["seen"])
+        finally:
+            c.post("/action", {"f": "INBOX", "uid": str(target["uid"]),
+                               "op": "unread"})
