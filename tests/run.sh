@@ -20,8 +20,10 @@ stop_leftovers() {
         tests/env/mailenv.sh stop --dir "tests/env/run/it-$f" >/dev/null 2>&1
     done
     tests/env/mailenv.sh stop --dir tests/env/run/e2e >/dev/null 2>&1
+    tests/env/mailenv.sh stop --dir build/bench-smoke/mail >/dev/null 2>&1
+    tests/env/nginx.sh stop --dir build/bench-smoke/nginx >/dev/null 2>&1
     # only this checkout's: other checkouts may be running their own suites
-    pkill -f "$PWD/build(-asan)?/it/[a-z]*/([a-z-]*-)?postern.conf|$PWD/build/e2e/postern.conf" 2>/dev/null
+    pkill -f "$PWD/build(-asan)?/it/[a-z]*/([a-z-]*-)?postern.conf|$PWD/build/e2e/postern.conf|$PWD/build/bench-smoke/postern(-mem)?.conf" 2>/dev/null
     return 0
 }
 trap stop_leftovers EXIT INT TERM
@@ -129,6 +131,11 @@ run_suite fuzz tests/fuzz/run.sh --seconds 20
 echo "== e2e"
 # real chromium, desktop and phone, JavaScript on and off (tests/e2e/run.js)
 run_suite e2e node tests/e2e/run.js
+
+echo "== bench smoke"
+# make bench's run, seconds long: every request succeeds and the table is
+# written; nothing about time is asserted (tests/bench/README.md)
+run_suite bench-smoke python3 tests/bench/run.py --smoke
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
