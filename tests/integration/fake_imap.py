@@ -8,6 +8,7 @@ credentials went out in clear."""
 import random
 import socket
 import threading
+import time
 
 # Modes that misbehave instead of the greeting (before any login).
 GREETING_MODES = ("greet-endless", "greet-garbage", "greet-deep",
@@ -65,6 +66,16 @@ class FakeImap:
         """Everything every connection sent since the last clear()."""
         with self.lock:
             return b"".join(bytes(t) for t in self.transcripts)
+
+    def wait_received(self, min_bytes=1, timeout=10.0):
+        """received(), once at least min_bytes have come (the connection's
+        thread may read after postern has already answered the browser),
+        or whatever came when timeout seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while len(self.received()) < min_bytes and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.received()
 
     def _accept(self):
         while not self.stopping:
