@@ -14,7 +14,7 @@
 #include "imap/imap_parser.h"
 #include "net/net_conn.h"
 
-#define IMAP_CONN_INBUF (16u * 1024)
+#define IMAP_CONN_INBUF (64u * 1024)
 
 struct imap_conn {
     struct net_conn *net;

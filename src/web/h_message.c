@@ -342,7 +342,7 @@ static ssize_t
 part_stream_fn(void *ctx, char *buf, size_t max)
 {
     struct part_stream *ps = ctx;
-    char raw[16 * 1024];
+    char raw[64 * 1024];
     size_t avail;
 
     while (ps->pending->len - ps->off == 0 && !ps->eof) {
