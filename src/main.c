@@ -1,6 +1,7 @@
 /* main.c - command line: serve | fcgi | check-config | --help | --version,
  * and plain CGI when a web server runs us with no arguments. */
 #include <locale.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,11 @@ main(int argc, char **argv)
     int rc;
 
     setlocale(LC_ALL, "C.UTF-8");
+    /* Every request's arena is freed at its end; without a trim threshold
+     * of some size each thread's heap is handed back to the kernel and
+     * faulted in again (madvise was 11% of a message view's CPU). 4 MiB
+     * per heap bounds what stays resident. */
+    (void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
     if (cmd == NULL && getenv("GATEWAY_INTERFACE") != NULL) {
         cmd = "cgi"; /* run by a web server as a CGI program */
         if (getenv("POSTERN_CONFIG") != NULL)

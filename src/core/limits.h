@@ -30,6 +30,9 @@
 #define LIM_IMAP_TOKENS 1000000u
 #define LIM_IMAP_FOLDERS 10000u        /* mailboxes in one LIST */
 #define LIM_IMAP_SUMMARY_CACHE 20000u  /* cached summaries per folder */
+#define LIM_IMAP_MEMO_BYTES (512u * 1024) /* the last message's small parts,
+                                            per connection */
+#define LIM_IMAP_MEMO_SECTIONS 64u     /* parts of it remembered */
 #define LIM_POP3_LINE (8u * 1024)
 #define LIM_POP3_HEADER (256u * 1024)     /* one TOP n 0 header block */
 #define LIM_POP3_SUMMARY_CACHE 20000u     /* headers remembered by UIDL */

@@ -179,6 +179,95 @@ store_message_get(struct store *st, const char *folder, const char *id,
 }
 
 int
+store_message_structure(struct store *st, const char *folder, const char *id,
+                        struct arena *a, struct store_message *out,
+                        struct err *err)
+{
+    if (st->ops->message_structure == NULL)
+        return store_message_get(st, folder, id, false, a, out, err);
+    return store_check(st,
+                       st->ops->message_structure(st, folder, id, a, out,
+                                                  err),
+                       err);
+}
+
+static const char *
+copy_str(struct arena *a, const char *s)
+{
+    return s != NULL ? arena_strdup(a, s) : NULL;
+}
+
+static struct mime_address *
+copy_addresses(struct arena *a, const struct mime_address *src, size_t n)
+{
+    struct mime_address *dst;
+
+    if (src == NULL)
+        return NULL;
+    dst = arena_alloc(a, (n > 0 ? n : 1) * sizeof(*dst));
+    for (size_t i = 0; i < n; i++) {
+        dst[i].name = copy_str(a, src[i].name);
+        dst[i].email = copy_str(a, src[i].email);
+    }
+    return dst;
+}
+
+static void
+copy_envelope(struct arena *a, const struct mime_envelope *src,
+              struct mime_envelope *dst)
+{
+    *dst = *src;
+    dst->subject = copy_str(a, src->subject);
+    dst->from = copy_addresses(a, src->from, src->n_from);
+    dst->to = copy_addresses(a, src->to, src->n_to);
+    dst->cc = copy_addresses(a, src->cc, src->n_cc);
+    dst->reply_to = copy_addresses(a, src->reply_to, src->n_reply_to);
+    dst->message_id = copy_str(a, src->message_id);
+    dst->in_reply_to = copy_str(a, src->in_reply_to);
+}
+
+void
+store_message_copy(struct arena *a, const struct store_message *src,
+                   struct store_message *dst)
+{
+    *dst = *src;
+    dst->folder = copy_str(a, src->folder);
+    dst->id = copy_str(a, src->id);
+    copy_envelope(a, &src->env, &dst->env);
+    dst->parts = NULL;
+    if (src->parts != NULL) {
+        dst->parts = arena_alloc(a, (src->n_parts > 0 ? src->n_parts : 1) *
+                                        sizeof(*dst->parts));
+        for (size_t i = 0; i < src->n_parts; i++) {
+            const struct mime_part *sp = &src->parts[i];
+            struct mime_part *dp = &dst->parts[i];
+
+            *dp = *sp;
+            dp->section = copy_str(a, sp->section);
+            dp->type = copy_str(a, sp->type);
+            dp->subtype = copy_str(a, sp->subtype);
+            dp->charset = copy_str(a, sp->charset);
+            dp->encoding = copy_str(a, sp->encoding);
+            dp->filename = copy_str(a, sp->filename);
+            dp->content_id = copy_str(a, sp->content_id);
+            dp->disposition = copy_str(a, sp->disposition);
+            if (sp->envelope != NULL) {
+                struct mime_envelope *e = arena_alloc(a, sizeof(*e));
+
+                copy_envelope(a, sp->envelope, e);
+                dp->envelope = e;
+            }
+        }
+    }
+    if (src->headers != NULL) {
+        char *h = arena_alloc(a, src->headers_len + 1);
+
+        memcpy(h, src->headers, src->headers_len);
+        dst->headers = h;
+    }
+}
+
+int
 store_flags_change(struct store *st, const char *folder,
                    const char *const *ids, size_t n, unsigned flags, bool add,
                    struct err *err)

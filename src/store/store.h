@@ -167,6 +167,10 @@ struct store_ops {
     int (*message_get)(struct store *st, const char *folder, const char *id,
                        bool with_headers, struct arena *a,
                        struct store_message *out, struct err *err);
+    /* Optional (NULL: message_get): store_message_structure. */
+    int (*message_structure)(struct store *st, const char *folder,
+                             const char *id, struct arena *a,
+                             struct store_message *out, struct err *err);
     int (*flags_change)(struct store *st, const char *folder,
                         const char *const *ids, size_t n, unsigned flags,
                         bool add, struct err *err);
@@ -273,6 +277,20 @@ ATTR_NODISCARD int store_message_get(struct store *st, const char *folder,
                                      struct arena *a,
                                      struct store_message *out,
                                      struct err *err);
+
+/* The message's envelope and structure, which never change for an id
+ * (RFC 9051 §2.3.1.1): a store may answer from what it remembers of the
+ * message it read last, without a round trip. Its flags may be stale: for
+ * /body, /part and /source, which do not show them. */
+ATTR_NODISCARD int store_message_structure(struct store *st,
+                                           const char *folder,
+                                           const char *id, struct arena *a,
+                                           struct store_message *out,
+                                           struct err *err);
+
+/* A deep copy of src, every string and array in a. */
+void store_message_copy(struct arena *a, const struct store_message *src,
+                        struct store_message *dst);
 
 /* Adds (or removes) flags on messages; ERR_UNSUPPORTED without
  * STORE_CAP_FLAGS. */

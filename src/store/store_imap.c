@@ -15,6 +15,7 @@
 #include "imap/imap_utf7.h"
 #include "mime/mime_decode.h"
 #include "net/net_guard.h"
+#include "store/msg_memo.h"
 #include "store/store_imap.h"
 
 struct csum {                   /* a cached summary; strings owned */
@@ -46,6 +47,7 @@ struct store_imap {
     char ns_delim;
     GHashTable *cache;          /* folder (UTF-8) -> struct fcache */
     GPtrArray *names;           /* selectable folder paths, or NULL */
+    struct msg_memo *memo;      /* the message read last */
 };
 
 static const struct store_ops store_imap_ops;
@@ -1501,7 +1503,31 @@ store_imap_message_get(struct store *st, const char *folder, const char *id,
         err_set(err, ERR_NOT_FOUND, "no message %u in %s", uid, folder);
         return -1;
     }
+    msg_memo_set_message(si->memo, folder,
+                         imap_conn_selected(si->conn)->uidvalidity, out->id,
+                         out);
     return 0;
+}
+
+static int
+store_imap_message_structure(struct store *st, const char *folder,
+                             const char *id, struct arena *a,
+                             struct store_message *out, struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    uint32_t uid;
+    char norm[16];
+
+    if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
+        store_imap_select_for(si, folder, err) < 0)
+        return -1;
+
+    g_snprintf(norm, sizeof(norm), "%" PRIu32, uid);
+    if (msg_memo_get_message(si->memo, folder,
+                             imap_conn_selected(si->conn)->uidvalidity, norm,
+                             a, out))
+        return 0;
+    return store_imap_message_get(st, folder, id, false, a, out, err);
 }
 
 static int
@@ -1697,6 +1723,7 @@ store_imap_folder_change(struct store *st, enum store_folder_op op,
         store_imap_select_for(si, "INBOX", err) < 0)
         return -1;
     g_hash_table_remove(si->cache, path);
+    msg_memo_clear(si->memo);
     if (si->names != NULL && op != STORE_FOLDER_EMPTY) {
         g_ptr_array_free(si->names, TRUE); /* listed afresh next time */
         si->names = NULL;
@@ -1790,9 +1817,16 @@ store_imap_append(struct store *st, const char *folder, unsigned flags,
     return 0;
 }
 
+/* A part streamed from the server (recorded, while small, for the memo)
+ * or from the memo. */
 struct store_imap_stream {
     struct store_stream base;   /* first: store.c reads base.st */
     bool done;
+    GBytes *memo;               /* from the memo: no IMAP at all */
+    size_t memo_off;
+    GByteArray *rec;            /* what came so far, while it may fit */
+    char *folder, *id, *section;
+    uint64_t validity;
 };
 
 static struct store_stream *
@@ -1803,10 +1837,22 @@ store_imap_stream_open(struct store *st, const char *folder, const char *id,
     struct store_imap_stream *s;
     struct imap_cmd *cmd;
     uint32_t uid;
+    uint64_t validity;
+    char norm[16];
+    GBytes *memo;
 
     if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
         store_imap_select_for(si, folder, err) < 0)
         return NULL;
+    validity = imap_conn_selected(si->conn)->uidvalidity;
+    g_snprintf(norm, sizeof(norm), "%" PRIu32, uid);
+    memo = msg_memo_part(si->memo, folder, validity, norm, section);
+    if (memo != NULL) {
+        s = g_new0(struct store_imap_stream, 1);
+        s->base.st = st;
+        s->memo = memo;
+        return &s->base;
+    }
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
     imap_cmd_add_number(cmd, uid);
     if (section == NULL) {
@@ -1823,6 +1869,11 @@ store_imap_stream_open(struct store *st, const char *folder, const char *id,
         return NULL;
     s = g_new0(struct store_imap_stream, 1);
     s->base.st = st;
+    s->rec = g_byte_array_new();
+    s->folder = g_strdup(folder);
+    s->id = g_strdup(norm);
+    s->section = g_strdup(section);
+    s->validity = validity;
     return &s->base;
 }
 
@@ -1836,9 +1887,31 @@ store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
 
     if (s->done)
         return 0;
+    if (s->memo != NULL) {
+        gsize len;
+        const unsigned char *data = g_bytes_get_data(s->memo, &len);
+        size_t take = MIN(max, len - s->memo_off);
+
+        if (take > 0)
+            memcpy(buf, data + s->memo_off, take);
+        s->memo_off += take;
+        s->done = take == 0;
+        return (ssize_t)take;
+    }
     n = imap_conn_stream_read(si->conn, buf, max, err);
     if (n <= 0)
         s->done = true;
+    if (n > 0 && s->rec != NULL) {
+        if (s->rec->len + (size_t)n <= LIM_IMAP_MEMO_BYTES) {
+            g_byte_array_append(s->rec, buf, (guint)n);
+        } else {
+            g_byte_array_free(s->rec, TRUE); /* too big to remember */
+            s->rec = NULL;
+        }
+    } else if (n == 0 && s->rec != NULL) {
+        msg_memo_add_part(si->memo, s->folder, s->validity, s->id, s->section,
+                          s->rec->data, s->rec->len);
+    }
     return n;
 }
 
@@ -1848,10 +1921,17 @@ store_imap_stream_close(struct store_stream *ss)
     struct store_imap_stream *s = (struct store_imap_stream *)ss;
     struct store_imap *si = (struct store_imap *)ss->st;
 
-    if (!s->done) {
+    if (s->memo != NULL) {
+        g_bytes_unref(s->memo);
+    } else if (!s->done) {
         imap_conn_stream_abort(si->conn);
         ss->st->broken = true;
     }
+    if (s->rec != NULL)
+        g_byte_array_free(s->rec, TRUE);
+    g_free(s->folder);
+    g_free(s->id);
+    g_free(s->section);
     g_free(s);
 }
 
@@ -1925,6 +2005,7 @@ store_imap_close(struct store *st)
         g_ptr_array_free(si->names, TRUE);
     imap_conn_close(&si->conn);
     g_hash_table_destroy(si->cache);
+    msg_memo_free(&si->memo);
     g_free(si->ns_prefix);
     g_free(si);
 }
@@ -1961,6 +2042,7 @@ store_imap_open(const struct store_login *login, struct err *err)
     si->base.server = srv;
     si->base.caps = STORE_CAP_FOLDERS | STORE_CAP_FLAGS | STORE_CAP_SEARCH;
     si->conn = conn;
+    si->memo = msg_memo_new();
     si->cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                       fcache_free);
     if (imap_conn_has_cap(conn, IMAP_CAP_SORT))
@@ -1985,6 +2067,7 @@ static const struct store_ops store_imap_ops = {
     .folder_names = store_imap_folder_names,
     .summary_page = store_imap_summary_page,
     .message_get = store_imap_message_get,
+    .message_structure = store_imap_message_structure,
     .messages_transfer = store_imap_messages_transfer,
     .folder_change = store_imap_folder_change,
     .append = store_imap_append,

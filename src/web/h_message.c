@@ -212,6 +212,7 @@ msg_body_build(struct request *req, struct store *st,
 struct msg_run {
     const struct msg_query *q;
     bool want_body, mark_seen, with_headers;
+    bool structure_only;       /* flags not needed: the store may remember */
     struct store_message m;
     struct mime_plan plan;
     struct msg_body body;
@@ -235,8 +236,11 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
 {
     struct msg_run *r = vctx;
 
-    if (store_message_get(st, r->q->folder, r->q->uid, r->with_headers,
-                          req->arena, &r->m, err) < 0)
+    if ((r->structure_only
+             ? store_message_structure(st, r->q->folder, r->q->uid,
+                                       req->arena, &r->m, err)
+             : store_message_get(st, r->q->folder, r->q->uid,
+                                 r->with_headers, req->arena, &r->m, err)) < 0)
         return -1;
     /* r lives in the arena (msg_load): the cleanup may point into it */
     if (mime_plan_make(r->m.parts, r->m.n_parts, r->q->plain, &r->plan,
@@ -301,6 +305,7 @@ h_body(struct request *req, struct response *resp, struct err *err)
 
     r->q = q;
     r->want_body = true;
+    r->structure_only = true; /* right after /message, as a rule */
     if (msg_query_parse(req, q, err) < 0 || msg_load(req, r, err) < 0)
         return -1;
     view = view_obj_new(req->arena);
@@ -412,7 +417,7 @@ h_part(struct request *req, struct response *resp, struct err *err)
     }
     if (auth_require(req, &s, err) < 0 ||
         auth_store_borrow(req, s, &st, err) < 0 ||
-        store_message_get(st, folder, uid, false, req->arena, &m, err) < 0)
+        store_message_structure(st, folder, uid, req->arena, &m, err) < 0)
         return -1;
     p = store_message_part(&m, section);
     if (p == NULL || strcmp(p->type, "multipart") == 0) {
@@ -456,7 +461,7 @@ h_source(struct request *req, struct response *resp, struct err *err)
         request_param_id(req, "uid", &uid, err) < 0 ||
         auth_require(req, &s, err) < 0 ||
         auth_store_borrow(req, s, &st, err) < 0 ||
-        store_message_get(st, folder, uid, false, req->arena, &m, err) < 0 ||
+        store_message_structure(st, folder, uid, req->arena, &m, err) < 0 ||
         part_stream_start(req, resp, st, folder, uid, NULL, NULL, err) < 0)
         return -1;
     resp->stream_len = (long long)m.size;

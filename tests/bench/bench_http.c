@@ -31,6 +31,8 @@ struct opts {
     unsigned conc;           /* threads = sessions */
     unsigned page;           /* for first */
     unsigned uid;            /* for message, download */
+    unsigned other_uid;      /* message: viewed, untimed, before each view,
+                                so no view finds the last one remembered */
     const char *part;        /* for download */
     long long expect_bytes;  /* for download: decoded size, or -1 */
 };
@@ -424,6 +426,17 @@ out:
     return rc;
 }
 
+/* Another message's page: postern then remembers that one, not O.uid. */
+static int
+view_other(struct conn *c)
+{
+    struct reply r = {.keep = false};
+    char path[128];
+
+    snprintf(path, sizeof(path), "/message?f=INBOX&uid=%u", O.other_uid);
+    return get_ok(c, path, &r);
+}
+
 static int
 download(struct conn *c)
 {
@@ -499,8 +512,11 @@ worker_main(void *arg)
         if (do_login(&c) < 0 || view_message(&c, &img) < 0) {
             w->setup_fail++;
         } else {
-            for (unsigned i = 0; i < w->n; i++)
+            for (unsigned i = 0; i < w->n; i++) {
+                if (O.other_uid != 0 && view_other(&c) < 0)
+                    w->setup_fail++;
                 TIME(w->st[0], view_message(&c, &img));
+            }
             w->images = img;
             if (do_logout(&c) < 0)
                 w->setup_fail++;
@@ -534,7 +550,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: bench_http --port P --user U --pass P --op OP --n N\n"
-            "         [--concurrency C] [--page P] [--uid U] [--part SEC]\n"
+            "         [--concurrency C] [--page P] [--uid U] [--other-uid U] [--part SEC]\n"
             "         [--expect-bytes N]\n"
             "  OP: login | first | cached | message | download | sessions\n");
     exit(2);
@@ -568,6 +584,8 @@ main(int argc, char **argv)
             O.page = (unsigned)atoi(v);
         else if (strcmp(k, "--uid") == 0)
             O.uid = (unsigned)atoi(v);
+        else if (strcmp(k, "--other-uid") == 0)
+            O.other_uid = (unsigned)atoi(v);
         else if (strcmp(k, "--part") == 0)
             O.part = v;
         else if (strcmp(k, "--expect-bytes") == 0)

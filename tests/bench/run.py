@@ -293,6 +293,9 @@ smtp_tls = none
             # (label, floor op + args, http op + args, n)
             ("login", ("login", {}), ("login", {}), a.n),
             ("first", ("first", {"page": 1}), ("first", {"page": 1}), a.n),
+            # context: the same commands on a connection that has just
+            # logged in, as postern's first page after a login meets it
+            ("first-fresh", ("first-fresh", {"page": 1}), None, a.n),
             ("page100", ("first", {"page": 100}), ("first", {"page": 100}), a.n),
             ("cached", None, ("cached", {"page": 1}), a.n_cached),
             ("message", ("message", {"uid": self.msg_uid,
@@ -316,7 +319,7 @@ smtp_tls = none
                 self.record("floor", self.tool("floor", label,
                                                self.floor(op, n, a.concurrency, **kw)),
                             "conc")
-            for front, port in fronts:
+            for front, port in fronts if ht is not None else ():
                 op, kw = ht
                 self.record(front, self.tool(front, label, self.http(port, op, n, 1, **kw)),
                             "lat")
@@ -401,6 +404,9 @@ smtp_tls = none
             ("mailbox page 1, first time", "mailbox_first", "mailbox_first", "≤ 1.5×", 1.5),
             ("mailbox page 1, unchanged", "mailbox_unchanged", "mailbox_first",
              "≤ 0.5× floor first", 0.5),
+            ("mailbox page 1, first time, against a floor that has just "
+             "logged in", "mailbox_first", "mailbox_first_fresh", "(context)",
+             None),
             ("mailbox page 100", "mailbox_page", "mailbox_page", "—", None),
             ("message view (HTML, %d inline images)" % (len(self.msg_sections) - 1),
              "message", "message", "≤ 1.5×", 1.5),

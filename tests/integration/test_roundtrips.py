@@ -2,6 +2,7 @@
 /metrics against the real Dovecot (CONDSTORE on): what tests/bench measures
 must stay as cheap as it was made, and stay correct when the folder changes."""
 
+import base64
 import imaplib
 import ssl
 import unittest
@@ -126,4 +127,48 @@ class RoundTrips(unittest.TestCase):
         finally:
             m.uid("STORE", str(target["uid"]),
                   "+FLAGS" if was_seen else "-FLAGS", "(\\Seen)")
+            m.logout()
+
+    def test_body_and_parts_after_the_message_page_fetch_each_part_once(self):
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj"
+            "/HwAEAQH/ZVuD3wAAAABJRU5ErkJggg==")
+        raw = (b"Subject: roundtrips memo\r\nFrom: x@example.org\r\n"
+               b"Date: Mon, 1 Jul 2030 11:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/related; boundary=b1\r\n\r\n"
+               b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+               b"<p>logo: <img src=\"cid:logo@x\"></p>\r\n"
+               b"--b1\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" +
+               base64.b64encode(png) + b"\r\n--b1--\r\n")
+        m = imap()
+        try:
+            m.append("INBOX", None, None, raw)
+            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips memo"')
+            uid = d[0].split()[-1].decode()
+            c = logged_in()
+            q = f"f=INBOX&uid={uid}"
+            self.assertEqual(c.get(f"/message?{q}").status, 200)
+            # the frame: structure and HTML as /message just read them
+            before = metrics()
+            r = c.get(f"/body?{q}")
+            self.assertEqual(r.status, 200)
+            self.assertIn(f"part?f=INBOX&amp;uid={uid}&amp;part=2".encode(),
+                          r.body)
+            self.assertEqual(delta(before, metrics(), "FETCH")["FETCH"], 0)
+            # the image: its bytes once, no second look at the structure
+            before = metrics()
+            r = c.get(f"/part?{q}&part=2")
+            self.assertEqual((r.status, r.body), (200, png))
+            self.assertEqual(delta(before, metrics(), "FETCH")["FETCH"], 1)
+            # the page again: flags are asked afresh, the parts are not
+            before = metrics()
+            self.assertEqual(c.get(f"/message?{q}").status, 200)
+            self.assertEqual(c.get(f"/part?{q}&part=2").body, png)
+            self.assertEqual(delta(before, metrics(), "FETCH")["FETCH"], 1)
+        finally:
+            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips memo"')
+            for u in d[0].split():
+                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+                m.uid("EXPUNGE", u)
             m.logout()
