@@ -34,6 +34,7 @@ static const struct {
     {"IDLE", IMAP_CAP_IDLE},
     {"NAMESPACE", IMAP_CAP_NAMESPACE},
     {"ID", IMAP_CAP_ID},
+    {"BINARY", IMAP_CAP_BINARY},
 };
 
 uint32_t

@@ -30,7 +30,8 @@ enum imap_cap {
     IMAP_CAP_LITERAL_MINUS = 1u << 19,
     IMAP_CAP_IDLE = 1u << 20,
     IMAP_CAP_NAMESPACE = 1u << 21,
-    IMAP_CAP_ID = 1u << 22
+    IMAP_CAP_ID = 1u << 22,
+    IMAP_CAP_BINARY = 1u << 23
 };
 
 /* The bit for one capability name (case-insensitive), 0 if not one of

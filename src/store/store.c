@@ -294,6 +294,21 @@ store_stream_open(struct store *st, const char *folder, const char *id,
     return s;
 }
 
+struct store_stream *
+store_stream_open_decoded(struct store *st, const char *folder,
+                          const char *id, const char *section,
+                          struct err *err)
+{
+    struct store_stream *s;
+
+    if (st->ops->stream_open_decoded == NULL)
+        return NULL;
+    s = st->ops->stream_open_decoded(st, folder, id, section, err);
+    if (s == NULL && err->kind != ERR_NONE)
+        (void)store_check(st, -1, err);
+    return s;
+}
+
 ssize_t
 store_stream_read(struct store_stream *s, void *buf, size_t max,
                   struct err *err)

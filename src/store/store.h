@@ -188,6 +188,13 @@ struct store_ops {
     struct store_stream *(*stream_open)(struct store *st, const char *folder,
                                         const char *id, const char *section,
                                         struct err *err);
+    /* Optional: the part decoded from its transfer encoding by the server
+     * (IMAP BINARY, RFC 3516); NULL with no error when it cannot. */
+    struct store_stream *(*stream_open_decoded)(struct store *st,
+                                                const char *folder,
+                                                const char *id,
+                                                const char *section,
+                                                struct err *err);
     ssize_t (*stream_read)(struct store_stream *s, void *buf, size_t max,
                            struct err *err);
     void (*stream_close)(struct store_stream *s);
@@ -331,6 +338,15 @@ ATTR_NODISCARD int store_append(struct store *st, const char *folder,
 struct store_stream *store_stream_open(struct store *st, const char *folder,
                                        const char *id, const char *section,
                                        struct err *err);
+/* A stream of one part's bytes decoded from its transfer encoding (base64
+ * or quoted-printable) by the server, which spares postern the decoding
+ * of a big download. NULL with err unset when the store cannot: open the
+ * raw stream then. */
+struct store_stream *store_stream_open_decoded(struct store *st,
+                                               const char *folder,
+                                               const char *id,
+                                               const char *section,
+                                               struct err *err);
 /* Next bytes (at most max); 0 at the end; -1 with err. */
 ATTR_NODISCARD ssize_t store_stream_read(struct store_stream *s, void *buf,
                                          size_t max, struct err *err);

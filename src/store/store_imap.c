@@ -1829,9 +1829,11 @@ struct store_imap_stream {
     uint64_t validity;
 };
 
+/* binary: BINARY.PEEK (decoded by the server), remembered apart from the
+ * raw bytes; NULL with no error when the server has no BINARY. */
 static struct store_stream *
-store_imap_stream_open(struct store *st, const char *folder, const char *id,
-                       const char *section, struct err *err)
+store_imap_stream_begin(struct store *st, const char *folder, const char *id,
+                        const char *section, bool binary, struct err *err)
 {
     struct store_imap *si = (struct store_imap *)st;
     struct store_imap_stream *s;
@@ -1840,17 +1842,24 @@ store_imap_stream_open(struct store *st, const char *folder, const char *id,
     uint64_t validity;
     char norm[16];
     GBytes *memo;
+    char *key;
 
+    if (binary && (section == NULL || !imap_conn_has_cap(si->conn,
+                                                         IMAP_CAP_BINARY)))
+        return NULL;
     if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
         store_imap_select_for(si, folder, err) < 0)
         return NULL;
     validity = imap_conn_selected(si->conn)->uidvalidity;
     g_snprintf(norm, sizeof(norm), "%" PRIu32, uid);
-    memo = msg_memo_part(si->memo, folder, validity, norm, section);
+    /* the memo's name for decoded bytes: "~2" beside the raw "2" */
+    key = binary ? g_strconcat("~", section, NULL) : g_strdup(section);
+    memo = msg_memo_part(si->memo, folder, validity, norm, key);
     if (memo != NULL) {
         s = g_new0(struct store_imap_stream, 1);
         s->base.st = st;
         s->memo = memo;
+        g_free(key);
         return &s->base;
     }
     cmd = imap_conn_cmd_new(si->conn, "UID FETCH");
@@ -1861,20 +1870,39 @@ store_imap_stream_open(struct store *st, const char *folder, const char *id,
         char *item;
 
         xassert(mime_section_is_valid(section));
-        item = g_strdup_printf("(BODY.PEEK[%s])", section);
+        item = g_strdup_printf(binary ? "(BINARY.PEEK[%s])"
+                                      : "(BODY.PEEK[%s])",
+                               section);
         imap_cmd_add_raw(cmd, item);
         g_free(item);
     }
-    if (imap_conn_stream_begin(si->conn, cmd, err) < 0)
+    if (imap_conn_stream_begin(si->conn, cmd, err) < 0) {
+        g_free(key);
         return NULL;
+    }
     s = g_new0(struct store_imap_stream, 1);
     s->base.st = st;
     s->rec = g_byte_array_new();
     s->folder = g_strdup(folder);
     s->id = g_strdup(norm);
-    s->section = g_strdup(section);
+    s->section = key;
     s->validity = validity;
     return &s->base;
+}
+
+static struct store_stream *
+store_imap_stream_open(struct store *st, const char *folder, const char *id,
+                       const char *section, struct err *err)
+{
+    return store_imap_stream_begin(st, folder, id, section, false, err);
+}
+
+static struct store_stream *
+store_imap_stream_open_decoded(struct store *st, const char *folder,
+                               const char *id, const char *section,
+                               struct err *err)
+{
+    return store_imap_stream_begin(st, folder, id, section, true, err);
 }
 
 static ssize_t
@@ -2073,6 +2101,7 @@ static const struct store_ops store_imap_ops = {
     .append = store_imap_append,
     .flags_change = store_imap_flags_change,
     .stream_open = store_imap_stream_open,
+    .stream_open_decoded = store_imap_stream_open_decoded,
     .stream_read = store_imap_stream_read,
     .stream_close = store_imap_stream_close,
     .ping = store_imap_ping,

@@ -328,6 +328,11 @@ h_body(struct request *req, struct response *resp, struct err *err)
 struct part_stream {
     struct store_stream *ss;
     struct mime_decoder *dec;   /* NULL for /source: bytes as they are */
+    /* decoded by the server; what is needed to fall back to the raw bytes
+     * when it refuses (Dovecot will not decode broken base64) */
+    bool server_decoded, any_read;
+    struct store *st;
+    const char *folder, *uid, *section, *encoding;
     GString *pending;
     size_t off;
     bool eof;
@@ -356,8 +361,22 @@ part_stream_fn(void *ctx, char *buf, size_t max)
 
         g_string_truncate(ps->pending, 0);
         ps->off = 0;
+        if (n < 0 && ps->server_decoded && !ps->any_read &&
+            err.kind == ERR_REFUSED) {
+            /* nothing sent yet: decode it ourselves, with replacement */
+            err_clear(&err);
+            store_stream_close(&ps->ss);
+            ps->server_decoded = false;
+            ps->ss = store_stream_open(ps->st, ps->folder, ps->uid,
+                                       ps->section, &err);
+            if (ps->ss == NULL)
+                return -1;
+            ps->dec = mime_decoder_new(ps->encoding, NULL);
+            continue;
+        }
         if (n < 0)
             return -1; /* the front end drops the connection */
+        ps->any_read = ps->any_read || n > 0;
         if (n == 0) {
             ps->eof = true;
             if (ps->dec != NULL)
@@ -384,8 +403,27 @@ part_stream_start(struct request *req, struct response *resp,
     struct part_stream *ps = arena_alloc(req->arena, sizeof(*ps));
 
     ps->pending = g_string_sized_new(32 * 1024);
-    ps->ss = store_stream_open(st, folder, uid, section, err);
     arena_defer(req->arena, part_stream_cleanup, ps);
+    /* the server decodes base64 and quoted-printable when it can (a
+     * download then costs postern a copy, not a decoding) */
+    if (section != NULL && encoding != NULL &&
+        (strcmp(encoding, "base64") == 0 ||
+         strcmp(encoding, "quoted-printable") == 0)) {
+        ps->ss = store_stream_open_decoded(st, folder, uid, section, err);
+        if (ps->ss != NULL) {
+            ps->server_decoded = true;
+            ps->st = st;
+            ps->folder = folder;
+            ps->uid = uid;
+            ps->section = section;
+            ps->encoding = encoding;
+            encoding = NULL;
+        } else if (err->kind != ERR_NONE) {
+            return -1;
+        }
+    }
+    if (ps->ss == NULL)
+        ps->ss = store_stream_open(st, folder, uid, section, err);
     if (ps->ss == NULL)
         return -1;
     if (encoding != NULL)
