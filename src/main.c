@@ -72,11 +72,14 @@ main(int argc, char **argv)
     int rc;
 
     setlocale(LC_ALL, "C.UTF-8");
-    /* Every request's arena is freed at its end; without a trim threshold
-     * of some size each thread's heap is handed back to the kernel and
-     * faulted in again (madvise was 11% of a message view's CPU). 4 MiB
-     * per heap bounds what stays resident. */
-    (void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+    /* Every request's and every IMAP response's arena is freed at its end.
+     * With glibc's defaults its bigger blocks are mmap'd and each heap is
+     * handed back to the kernel, then faulted in again on the next request
+     * (page faults and madvise were a third of a first mailbox page's
+     * CPU). Blocks under 4 MiB come from the heap, and each heap keeps up
+     * to 8 MiB: what stays resident is bounded. */
+    (void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    (void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     if (cmd == NULL && getenv("GATEWAY_INTERFACE") != NULL) {
         cmd = "cgi"; /* run by a web server as a CGI program */
         if (getenv("POSTERN_CONFIG") != NULL)

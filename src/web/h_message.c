@@ -348,6 +348,25 @@ part_stream_cleanup(void *p)
     g_string_free(ps->pending, TRUE);
 }
 
+/* After a read error: when the server refused to decode the part before
+ * sending any of it (Dovecot will not decode broken base64), the raw part
+ * and our own decoder, with replacement. -1 for any other error. */
+static int
+part_stream_fall_back(struct part_stream *ps, struct err *err)
+{
+    if (!ps->server_decoded || ps->any_read || err->kind != ERR_REFUSED)
+        return -1;
+    err_clear(err);
+    store_stream_close(&ps->ss);
+    ps->server_decoded = false;
+    ps->ss = store_stream_open(ps->st, ps->folder, ps->uid, ps->section,
+                               err);
+    if (ps->ss == NULL)
+        return -1;
+    ps->dec = mime_decoder_new(ps->encoding, NULL);
+    return 0;
+}
+
 static ssize_t
 part_stream_fn(void *ctx, char *buf, size_t max)
 {
@@ -355,27 +374,34 @@ part_stream_fn(void *ctx, char *buf, size_t max)
     char raw[64 * 1024];
     size_t avail;
 
+    /* bytes that need no decoding (the source, a part the server decoded)
+     * go straight into the front end's buffer */
+    while (ps->dec == NULL && ps->pending->len == ps->off && !ps->eof) {
+        struct err err = {0};
+        ssize_t n = store_stream_read(ps->ss, buf, max, &err);
+
+        if (n > 0) {
+            ps->any_read = true;
+            return n;
+        }
+        if (n == 0) {
+            ps->eof = true;
+            return 0;
+        }
+        if (part_stream_fall_back(ps, &err) < 0)
+            return -1; /* the front end drops the connection */
+    }
     while (ps->pending->len - ps->off == 0 && !ps->eof) {
         struct err err = {0};
         ssize_t n = store_stream_read(ps->ss, raw, sizeof(raw), &err);
 
         g_string_truncate(ps->pending, 0);
         ps->off = 0;
-        if (n < 0 && ps->server_decoded && !ps->any_read &&
-            err.kind == ERR_REFUSED) {
-            /* nothing sent yet: decode it ourselves, with replacement */
-            err_clear(&err);
-            store_stream_close(&ps->ss);
-            ps->server_decoded = false;
-            ps->ss = store_stream_open(ps->st, ps->folder, ps->uid,
-                                       ps->section, &err);
-            if (ps->ss == NULL)
-                return -1;
-            ps->dec = mime_decoder_new(ps->encoding, NULL);
+        if (n < 0) {
+            if (part_stream_fall_back(ps, &err) < 0)
+                return -1; /* the front end drops the connection */
             continue;
         }
-        if (n < 0)
-            return -1; /* the front end drops the connection */
         ps->any_read = ps->any_read || n > 0;
         if (n == 0) {
             ps->eof = true;
