@@ -38,6 +38,10 @@ struct imap_conn {
     bool streaming, stream_done;
     GByteArray *stream_q;   /* literal bytes not yet handed out */
     size_t stream_off;
+    /* the caller's buffer, while stream_q is empty: literal bytes go there
+     * first (one copy fewer for a big download), the rest to stream_q */
+    unsigned char *direct;
+    size_t direct_cap, direct_len;
 };
 
 /* ---- counters for /metrics ---- */
@@ -407,7 +411,16 @@ imap_conn_stream_sink(void *ctx, const unsigned char *data, size_t len)
 {
     struct imap_conn *c = ctx;
 
-    g_byte_array_append(c->stream_q, data, (guint)len);
+    if (c->direct != NULL && c->direct_len < c->direct_cap) {
+        size_t take = MIN(len, c->direct_cap - c->direct_len);
+
+        memcpy(c->direct + c->direct_len, data, take);
+        c->direct_len += take;
+        data += take;
+        len -= take;
+    }
+    if (len > 0)
+        g_byte_array_append(c->stream_q, data, (guint)len);
     return 0;
 }
 
@@ -526,13 +539,20 @@ imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
         /* hand out a drained queue's memory before more arrives */
         g_byte_array_set_size(c->stream_q, 0);
         c->stream_off = 0;
+        c->direct = buf;
+        c->direct_cap = max;
+        c->direct_len = 0;
         rc = imap_conn_pump(c, &r, err);
+        c->direct = NULL;
         if (rc < 0) {
             imap_conn_stream_end(c);
             return -1;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            if (c->direct_len > 0)
+                return (ssize_t)c->direct_len;
             continue;
+        }
         if (r->kind == IMAP_RESP_TAGGED) {
             if (strcmp(r->tag, c->cmd_tag) != 0) {
                 err_set(err, ERR_PROTO, "reply for unknown tag %s", r->tag);
@@ -552,6 +572,8 @@ imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
             imap_conn_track(c, r);
             imap_conn_stream_small(c, r);
         }
+        if (c->direct_len > 0)
+            return (ssize_t)c->direct_len; /* the queue holds what is later */
     }
     if (avail == 0) {
         imap_conn_stream_end(c); /* the tagged OK came: done */
