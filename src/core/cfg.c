@@ -386,9 +386,17 @@ cfg_postern_key(struct cfg *c, GKeyFile *kf, const char *key,
         rc = 0;
         break;
     case T_LIST: {
+        GError *gerr = NULL;
         char **list = g_key_file_get_string_list(kf, "postern", key, NULL,
-                                                 NULL);
+                                                 &gerr);
 
+        if (list == NULL) {
+            /* not UTF-8, or an escape GLib does not know ("\-") */
+            err_set(err, ERR_CONFIG, "%s: [postern] %s: %s", c->path, key,
+                    gerr != NULL ? gerr->message : "cannot be read");
+            g_clear_error(&gerr);
+            break;
+        }
         for (char **p = list; p != NULL && *p != NULL; p++) {
             g_strstrip(*p);
             if (!cfg_is_host_or_range(*p)) {

@@ -121,6 +121,10 @@ test_bad_values_say_what_is_expected(void **state)
                         "[server a]\nhost = x\n",
                         "[postern] allowed_hosts: \"10.0.0.0/x\" is not a "
                         "host name, address or ADDRESS/BITS range");
+    /* a list GLib cannot read (found by fuzz_cfg): an error, not a crash */
+    assert_config_error("[postern]\nallowed_hosts = a\\-b\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] allowed_hosts: ");
     assert_config_error("[postern]\nlogin_fails_per_user = 0\n"
                         "[server a]\nhost = x\n",
                         "[postern] login_fails_per_user: \"0\" is not a "
