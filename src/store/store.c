@@ -48,6 +48,13 @@ store_id_is_valid(const char *id)
     return n > 0;
 }
 
+bool
+store_sort_is_desc(enum store_sort sort)
+{
+    return sort == STORE_SORT_DATE_DESC || sort == STORE_SORT_FROM_DESC ||
+           sort == STORE_SORT_SUBJECT_DESC || sort == STORE_SORT_SIZE_DESC;
+}
+
 const char *
 store_sort_name(enum store_sort sort)
 {

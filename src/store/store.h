@@ -79,6 +79,8 @@ enum store_sort {
 
 /* "date-desc", "from-asc", ... (the names of the sort= parameter). */
 const char *store_sort_name(enum store_sort sort);
+/* True for the orders that put the greatest (newest, largest, Z) first. */
+bool store_sort_is_desc(enum store_sort sort);
 
 struct store_page_query {
     const char *folder;      /* UTF-8 path */

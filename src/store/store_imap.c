@@ -518,13 +518,6 @@ csum_cmp_field(const struct csum *a, const struct csum *b,
     xassert_unreached();
 }
 
-static bool
-sort_is_desc(enum store_sort s)
-{
-    return s == STORE_SORT_DATE_DESC || s == STORE_SORT_FROM_DESC ||
-           s == STORE_SORT_SUBJECT_DESC || s == STORE_SORT_SIZE_DESC;
-}
-
 static gint
 csum_cmp(gconstpointer pa, gconstpointer pb, gpointer data)
 {
@@ -543,7 +536,7 @@ csum_cmp(gconstpointer pa, gconstpointer pb, gpointer data)
         c = a->date < b->date ? -1 : a->date > b->date;
     if (c == 0)
         c = ua < ub ? -1 : ua > ub;
-    return sort_is_desc(cs->sort) ? -c : c;
+    return store_sort_is_desc(cs->sort) ? -c : c;
 }
 
 static int

@@ -215,13 +215,6 @@ struct p3_sort_ctx {
     enum store_sort sort;
 };
 
-static bool
-p3_sort_is_desc(enum store_sort s)
-{
-    return s == STORE_SORT_DATE_DESC || s == STORE_SORT_FROM_DESC ||
-           s == STORE_SORT_SUBJECT_DESC || s == STORE_SORT_SIZE_DESC;
-}
-
 /* POP3 has no arrival date: the maildrop's order is the arrival order,
  * which is what "date" means here (RFC 1939 numbers messages in it). */
 static gint
@@ -254,7 +247,7 @@ p3_cmp(gconstpointer pa, gconstpointer pb, gpointer data)
     }
     if (r == 0)
         r = ia < ib ? -1 : ia > ib;
-    return p3_sort_is_desc(c->sort) ? -r : r;
+    return store_sort_is_desc(c->sort) ? -r : r;
 }
 
 static void
