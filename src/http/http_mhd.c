@@ -19,7 +19,6 @@
 #include "core/cfg.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/limits.h"
 #include "http/http.h"
 #include "http/http_tls.h"
 #include "web/app.h"

@@ -1818,7 +1818,7 @@ struct store_imap_stream {
     GBytes *memo;               /* from the memo: no IMAP at all */
     size_t memo_off;
     GByteArray *rec;            /* what came so far, while it may fit */
-    char *folder, *id, *section;
+    char *folder, *id, *memo_key; /* where the memo keeps it */
     uint64_t validity;
 };
 
@@ -1878,7 +1878,7 @@ store_imap_stream_begin(struct store *st, const char *folder, const char *id,
     s->rec = g_byte_array_new();
     s->folder = g_strdup(folder);
     s->id = g_strdup(norm);
-    s->section = key;
+    s->memo_key = key;
     s->validity = validity;
     return &s->base;
 }
@@ -1930,7 +1930,7 @@ store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
             s->rec = NULL;
         }
     } else if (n == 0 && s->rec != NULL) {
-        msg_memo_add_part(si->memo, s->folder, s->validity, s->id, s->section,
+        msg_memo_add_part(si->memo, s->folder, s->validity, s->id, s->memo_key,
                           s->rec->data, s->rec->len);
     }
     return n;
@@ -1952,7 +1952,7 @@ store_imap_stream_close(struct store_stream *ss)
         g_byte_array_free(s->rec, TRUE);
     g_free(s->folder);
     g_free(s->id);
-    g_free(s->section);
+    g_free(s->memo_key);
     g_free(s);
 }
 

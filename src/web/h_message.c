@@ -375,8 +375,8 @@ part_stream_fn(void *ctx, char *buf, size_t max)
     size_t avail;
 
     /* bytes that need no decoding (the source, a part the server decoded)
-     * go straight into the front end's buffer */
-    while (ps->dec == NULL && ps->pending->len == ps->off && !ps->eof) {
+     * go straight into the front end's buffer; pending is for decoded ones */
+    while (ps->dec == NULL && !ps->eof) {
         struct err err = {0};
         ssize_t n = store_stream_read(ps->ss, buf, max, &err);
 
@@ -397,20 +397,13 @@ part_stream_fn(void *ctx, char *buf, size_t max)
 
         g_string_truncate(ps->pending, 0);
         ps->off = 0;
-        if (n < 0) {
-            if (part_stream_fall_back(ps, &err) < 0)
-                return -1; /* the front end drops the connection */
-            continue;
-        }
-        ps->any_read = ps->any_read || n > 0;
+        if (n < 0)
+            return -1; /* the front end drops the connection */
         if (n == 0) {
             ps->eof = true;
-            if (ps->dec != NULL)
-                mime_decoder_finish(ps->dec, ps->pending);
-        } else if (ps->dec != NULL) {
-            mime_decoder_feed(ps->dec, raw, (size_t)n, ps->pending);
+            mime_decoder_finish(ps->dec, ps->pending);
         } else {
-            g_string_append_len(ps->pending, raw, n);
+            mime_decoder_feed(ps->dec, raw, (size_t)n, ps->pending);
         }
     }
     avail = ps->pending->len - ps->off;
