@@ -10,6 +10,16 @@ view_obj_put(void *o)
     json_object_put(o);
 }
 
+GTimeZone *
+view_tz_local(void)
+{
+    static GTimeZone *tz;
+
+    if (g_once_init_enter(&tz))
+        g_once_init_leave(&tz, g_time_zone_new_local());
+    return tz;
+}
+
 struct json_object *
 view_obj_new(struct arena *a)
 {

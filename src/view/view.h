@@ -4,6 +4,7 @@
 #define POSTERN_VIEW_VIEW_H
 
 #include <stdbool.h>
+#include <glib.h>
 #include <json-c/json.h>
 
 #include "core/arena.h"
@@ -13,6 +14,11 @@
 /* A new empty object released at arena_free(). Children added with
  * json_object_object_add() are owned by their parent. */
 struct json_object *view_obj_new(struct arena *a);
+
+/* The server's local time zone, looked up once per process: GLib's own
+ * local-zone lookup stats and reads /etc/localtime on every call (three
+ * system calls per date shown). Never NULL; not to be unreferenced. */
+GTimeZone *view_tz_local(void);
 
 /* Adds key: s (a JSON null when s is NULL). */
 void view_add_str(struct json_object *o, const char *key, const char *s);

@@ -78,9 +78,8 @@ view_folders(struct arena *a, const struct store_folder_list *list,
 }
 
 /* "14:05" today, "3 Nov" this year, else "2025-11-03": short enough for
- * a phone's list row. Local time of the server, in now's zone: the local
- * zone is looked up once per page, not per row (each lookup costs GLib a
- * readlink and stats of /etc/localtime). */
+ * a phone's list row. Local time of the server, in now's zone
+ * (view_tz_local()). */
 static const char *
 view_date_short(struct arena *a, int64_t t, GDateTime *now)
 {
@@ -155,7 +154,7 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
     struct json_object *v = view_obj_new(a);
     struct json_object *msgs = json_object_new_array();
     struct json_object *sorts = json_object_new_array();
-    GDateTime *now = g_date_time_new_now_local();
+    GDateTime *now = g_date_time_new_now(view_tz_local());
     static const struct {
         enum store_sort sort;
         const char *label;

@@ -31,11 +31,15 @@ view_addr_list(const struct mime_address *list, size_t n)
 static const char *
 view_time(struct arena *a, int64_t t, const char *fmt, bool utc)
 {
-    GDateTime *d = utc ? g_date_time_new_from_unix_utc(t)
-                       : g_date_time_new_from_unix_local(t);
+    GDateTime *u = g_date_time_new_from_unix_utc(t);
+    GDateTime *d = u != NULL && !utc ? g_date_time_to_timezone(
+                                           u, view_tz_local())
+                                     : u;
     char *s;
     const char *r;
 
+    if (d != u)
+        g_date_time_unref(u);
     if (d == NULL || t == 0) {
         if (d != NULL)
             g_date_time_unref(d);

@@ -325,12 +325,16 @@ h_compose(struct request *req, struct response *resp, struct err *err)
     c.mode = mode;
     self = compose_from(req);
     if (o.m.env.date != 0) {
+        /* NULL for a date GLib cannot hold (a hostile Date: header) */
         GDateTime *d = g_date_time_new_from_unix_local(o.m.env.date);
-        char *f = g_date_time_format(d, "%a %e %b %Y %H:%M");
+        char *f = d != NULL ? g_date_time_format(d, "%a %e %b %Y %H:%M")
+                            : NULL;
 
-        g_strlcpy(date, f, sizeof(date));
+        if (f != NULL)
+            g_strlcpy(date, f, sizeof(date));
         g_free(f);
-        g_date_time_unref(d);
+        if (d != NULL)
+            g_date_time_unref(d);
     }
     if (strcmp(mode, "reply") == 0 || strcmp(mode, "all") == 0) {
         const struct mime_address *who = o.m.env.n_reply_to > 0
