@@ -44,6 +44,11 @@
 #define LIM_MIME_PARTS 1000u
 #define LIM_MIME_DEPTH 32u
 #define LIM_SANITIZE_INPUT (8u * 1024 * 1024)
+/* cid: images written into the body frame as data: URIs (one response
+ * instead of one per image, which is what a phone on a slow link waits
+ * for); larger ones stay links to /part */
+#define LIM_INLINE_IMAGE (64u * 1024)         /* one image, encoded */
+#define LIM_INLINE_IMAGES (256u * 1024)       /* data: bytes per frame */
 
 /* From templates and view models */
 #define LIM_TEMPLATE_DEPTH 16u              /* nested partials */

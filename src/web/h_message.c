@@ -38,6 +38,8 @@ struct msg_body {
     bool remote_blocked;
     bool truncated;
     unsigned n_html;           /* HTML parts shown so far */
+    bool inline_images;        /* small cid: images as data: URIs */
+    size_t inlined;            /* data: bytes written so far */
     struct view_embed *embeds; /* one per embedded message, in order */
     size_t n_embeds;
 };
@@ -76,9 +78,54 @@ msg_part_url(struct request *req, const struct msg_query *q,
 
 struct cid_ctx {
     struct request *req;
+    struct store *st;
     const struct msg_query *q;
     const struct store_message *m;
+    struct msg_body *body;
 };
+
+/* A small image as a data: URI, or NULL (too large, over the frame's
+ * budget, or not fetched: the caller links to /part instead, and the
+ * browser's own request reports any error). */
+static const char *
+msg_image_data_url(struct cid_ctx *c, const struct mime_part *p)
+{
+    GString *raw, *bytes;
+    struct mime_decoder *dec;
+    struct err err = {0};
+    bool truncated = false;
+    const char *url = NULL;
+    char *b64, *sub;
+
+    if (p->size > LIM_INLINE_IMAGE ||
+        c->body->inlined + p->size > LIM_INLINE_IMAGES)
+        return NULL;
+    raw = g_string_new(NULL);
+    bytes = g_string_new(NULL);
+    if (store_part_raw(c->st, c->q->folder, c->q->uid, p->section,
+                       LIM_INLINE_IMAGE, raw, &truncated, &err) < 0 ||
+        truncated)
+        goto out;
+    dec = mime_decoder_new(p->encoding, NULL);
+    mime_decoder_feed(dec, raw->str, raw->len, bytes);
+    mime_decoder_finish(dec, bytes);
+    mime_decoder_free(&dec);
+    if (bytes->len == 0)
+        goto out;
+    b64 = g_base64_encode((const guchar *)bytes->str, bytes->len);
+    /* one of mime_is_inline_image's types, in lower case; "jpg" is a
+     * file name's, not a type */
+    sub = g_ascii_strdown(p->subtype, -1);
+    url = arena_printf(c->req->arena, "data:image/%s;base64,%s",
+                       strcmp(sub, "jpg") == 0 ? "jpeg" : sub, b64);
+    c->body->inlined += strlen(url);
+    g_free(sub);
+    g_free(b64);
+out:
+    g_string_free(raw, TRUE);
+    g_string_free(bytes, TRUE);
+    return url;
+}
 
 static const char *
 msg_cid_url(void *vctx, const char *cid)
@@ -87,10 +134,15 @@ msg_cid_url(void *vctx, const char *cid)
 
     for (size_t i = 0; i < c->m->n_parts; i++) {
         const struct mime_part *p = &c->m->parts[i];
+        const char *data;
 
-        if (p->content_id != NULL && strcmp(p->content_id, cid) == 0 &&
-            mime_is_inline_image(p->type, p->subtype))
-            return msg_part_url(c->req, c->q, p->section);
+        if (p->content_id == NULL || strcmp(p->content_id, cid) != 0 ||
+            !mime_is_inline_image(p->type, p->subtype))
+            continue;
+        if (c->body->inline_images &&
+            (data = msg_image_data_url(c, p)) != NULL)
+            return data;
+        return msg_part_url(c->req, c->q, p->section);
     }
     return NULL;
 }
@@ -125,7 +177,8 @@ msg_body_part(struct request *req, struct store *st,
     }
     body->truncated = body->truncated || truncated;
     if (strcmp(p->subtype, "html") == 0) {
-        struct cid_ctx cctx = {.req = req, .q = q, .m = m};
+        struct cid_ctx cctx = {.req = req, .st = st, .q = q, .m = m,
+                               .body = body};
         struct sanitize_opts so = {.allow_remote = q->remote,
                                    .cid_url = msg_cid_url,
                                    .cid_ctx = &cctx};
@@ -306,6 +359,9 @@ h_body(struct request *req, struct response *resp, struct err *err)
     r->q = q;
     r->want_body = true;
     r->structure_only = true; /* right after /message, as a rule */
+    /* the frame is what a browser renders: its small images come in the
+     * same response (the JSON and the page keep /part links) */
+    r->body.inline_images = true;
     if (msg_query_parse(req, q, err) < 0 || msg_load(req, r, err) < 0)
         return -1;
     view = view_obj_new(req->arena);

@@ -6,6 +6,7 @@ filenames, the chosen alternative, cid: images, embedded messages, signed and
 encrypted parts, the sanitizer and the sandboxed frame, remote content,
 broken MIME, \\Seen, and streaming. INBOX is left untouched."""
 
+import base64
 import binascii
 import datetime
 import email
@@ -533,8 +534,15 @@ def is_quote(ancestors):
                for t, a in ancestors)
 
 
+DATA_IMAGE = re.compile(r"data:image/(png|gif|jpeg|webp);base64,"
+                        r"[A-Za-z0-9+/]+={0,2}")
+
+
 def url_ok(value):
-    """Only http(s), mailto or postern-relative URLs may remain."""
+    """Only http(s), mailto or postern-relative URLs may remain, and raster
+    images as base64 data: URIs (small cid: images in the frame)."""
+    if DATA_IMAGE.fullmatch(value):
+        return True
     v = "".join(ch for ch in value if ord(ch) > 0x20).lower()
     for candidate in v.split(","):            # srcset lists
         scheme = urllib.parse.urlsplit(candidate).scheme
@@ -1120,12 +1128,70 @@ class InlineImages(MessageCase):
         self.assertEqual(r.body, part_bytes("related-cid", "2"))
         self.assertTrue(r.body.startswith(b"\x89PNG\r\n\x1a\n"))
 
-    def test_cid_image_in_the_body_document_too(self):
+    def test_cid_image_comes_inside_the_body_frame(self):
+        # the frame is what a browser loads: a small image comes in the
+        # same response, byte for byte, instead of a /part request
         r, text = self.get_body("related-cid")
         imgs = Doc(text).all("img")
-        self.assertTrue(any(query_of(i.get("src", "")).get("part") == "2"
-                            for i in imgs), imgs)
+        self.assertEqual(len(imgs), 1, imgs)
+        src = imgs[0]["src"]
+        self.assertTrue(src.startswith("data:image/png;base64,"), src[:80])
+        self.assertEqual(base64.b64decode(src.split(",", 1)[1]),
+                         part_bytes("related-cid", "2"))
         self.assertNotIn("cid:", text.lower())
+        self.assertNotIn("part?", text)
+        d = csp_directives(r.header("content-security-policy"))
+        self.assertIn("data:", d.get("img-src", []))
+
+    def test_large_and_many_cid_images_stay_links(self):
+        # one image over the inline limit, and more small ones than the
+        # frame's budget: those are /part links, and every one answers
+        small = [random.Random(i).randbytes(40 * 1024) for i in range(6)]
+        big = random.Random(99).randbytes(100 * 1024)
+        html = "".join(f'<img src="cid:s{i}@x">' for i in range(6))
+        html += '<img src="cid:big@x">'
+        msg = EmailMessage()
+        msg["From"] = "x@example.org"
+        msg["Subject"] = "inline image budget"
+        msg["X-Postern-Test"] = "inline-budget"
+        msg.set_content("text")
+        msg.add_alternative(f"<p>{html}</p>", subtype="html")
+        rel = msg.get_payload()[1]
+        for i, data in enumerate(small):
+            rel.add_related(data, maintype="image", subtype="png",
+                            cid=f"<s{i}@x>")
+        rel.add_related(big, maintype="image", subtype="png", cid="<big@x>")
+        m = imap_connect()
+        try:
+            imap_check(m.append("INBOX", None, None,
+                                msg.as_bytes(policy=email.policy.SMTP)),
+                       "APPEND")
+            imap_check(m.select("INBOX"), "SELECT")
+            uid = imap_check(m.uid("SEARCH", "HEADER", "X-Postern-Test",
+                                   "inline-budget"), "SEARCH")[0].split()[-1]
+            r = client().get(f"/body?f=INBOX&uid={uid.decode()}")
+            self.assertEqual(r.status, 200)
+            srcs = [i["src"] for i in Doc(r.body.decode()).all("img")]
+            self.assertEqual(len(srcs), 7, srcs)
+            want = small + [big]
+            # 40 KiB is 55 KiB as data:, and four of those fill 256 KiB
+            for i, src in enumerate(srcs):
+                if i < 4:
+                    self.assertTrue(src.startswith("data:image/png;base64,"),
+                                    (i, src[:80]))
+                    got = base64.b64decode(src.split(",", 1)[1])
+                else:
+                    self.assertTrue(local(src).startswith("/part?"),
+                                    (i, src[:80]))
+                    got = client().get(local(src)).body
+                self.assertEqual(got, want[i], i)
+        finally:
+            found = m.uid("SEARCH", "HEADER", "X-Postern-Test",
+                          "inline-budget")[1][0].split()
+            for u in found:
+                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+                m.uid("EXPUNGE", u)
+            m.logout()
 
 
 class Attachments(MessageCase):
