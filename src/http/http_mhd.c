@@ -125,7 +125,7 @@ mhd_queue(struct MHD_Connection *conn, struct mhd_ctx *ctx)
         r = MHD_create_response_from_callback(
             resp->stream_len >= 0 ? (uint64_t)resp->stream_len
                                   : MHD_SIZE_UNKNOWN,
-            64 * 1024, mhd_stream_cb, ctx, NULL);
+            256 * 1024, mhd_stream_cb, ctx, NULL);
     } else {
         /* the body lives until the completion callback frees the arena */
         r = MHD_create_response_from_buffer(resp->body->len, resp->body->str,

@@ -36,6 +36,8 @@ struct imap_conn {
     unsigned select_serial;
     /* a literal being streamed (imap_conn_stream_*) */
     bool streaming, stream_done;
+    unsigned stream_literals; /* literals of the stream begun so far */
+    uint64_t stream_first_size; /* the first one's announced size */
     GByteArray *stream_q;   /* literal bytes not yet handed out */
     size_t stream_off;
     /* the caller's buffer, while stream_q is empty: literal bytes go there
@@ -410,7 +412,12 @@ static int
 imap_conn_stream_sink(void *ctx, const unsigned char *data, size_t len)
 {
     struct imap_conn *c = ctx;
+    uint64_t size;
 
+    /* the first bytes of a literal: imap_conn_stream_size() counts them */
+    if (imap_parser_sink_left(c->parser, &size) == size &&
+        c->stream_literals++ == 0)
+        c->stream_first_size = size;
     if (c->direct != NULL && c->direct_len < c->direct_cap) {
         size_t take = MIN(len, c->direct_cap - c->direct_len);
 
@@ -515,10 +522,67 @@ imap_conn_stream_begin(struct imap_conn *c, struct imap_cmd *cmd,
     imap_cmd_free(&cmd);
     c->streaming = true;
     c->stream_done = false;
+    c->stream_literals = 0;
     c->stream_q = g_byte_array_new();
     c->stream_off = 0;
     imap_parser_set_limits(c->parser, &lim);
     imap_parser_set_sink(c->parser, imap_conn_stream_sink, c);
+    return 0;
+}
+
+/* One step of a stream: one network read or one parsed response, whose
+ * tagged reply ends the stream. 0 to go on, -1 with err. */
+static int
+imap_conn_stream_step(struct imap_conn *c, struct err *err)
+{
+    const struct imap_resp *r;
+    int rc = imap_conn_pump(c, &r, err);
+
+    if (rc < 0) {
+        imap_conn_stream_end(c);
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    if (r->kind == IMAP_RESP_TAGGED) {
+        if (strcmp(r->tag, c->cmd_tag) != 0) {
+            err_set(err, ERR_PROTO, "reply for unknown tag %s", r->tag);
+            imap_conn_stream_end(c);
+            return imap_conn_fail(c, err);
+        }
+        if (imap_conn_finish_tagged(c, r, c->cmd_verb, err) < 0) {
+            imap_conn_stream_end(c);
+            return -1;
+        }
+        c->stream_done = true;
+    } else if (r->kind == IMAP_RESP_CONTINUE) {
+        err_set(err, ERR_PROTO, "unexpected continuation in FETCH");
+        imap_conn_stream_end(c);
+        return imap_conn_fail(c, err);
+    } else {
+        imap_conn_track(c, r);
+        imap_conn_stream_small(c, r);
+    }
+    return 0;
+}
+
+int
+imap_conn_stream_size(struct imap_conn *c, uint64_t *size_out,
+                      struct err *err)
+{
+    uint64_t size = 0;
+
+    xassert(c->streaming);
+    while (c->stream_literals == 0 && !c->stream_done &&
+           imap_parser_sink_left(c->parser, &size) == 0) {
+        if (imap_conn_stream_step(c, err) < 0)
+            return -1;
+    }
+    if (c->stream_done) /* all of it is queued: a small or empty part */
+        size = c->stream_q->len - c->stream_off;
+    else if (c->stream_literals > 0)
+        size = c->stream_first_size;
+    *size_out = size; /* else the parser is at the first one's start */
     return 0;
 }
 
@@ -530,8 +594,7 @@ imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
 
     xassert(c->streaming);
     for (;;) {
-        const struct imap_resp *r;
-        int rc;
+        uint64_t left, size;
 
         avail = c->stream_q->len - c->stream_off;
         if (avail > 0 || c->stream_done)
@@ -539,39 +602,30 @@ imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
         /* hand out a drained queue's memory before more arrives */
         g_byte_array_set_size(c->stream_q, 0);
         c->stream_off = 0;
-        c->direct = buf;
-        c->direct_cap = max;
-        c->direct_len = 0;
-        rc = imap_conn_pump(c, &r, err);
-        c->direct = NULL;
-        if (rc < 0) {
-            imap_conn_stream_end(c);
-            return -1;
-        }
-        if (rc == 0) {
-            if (c->direct_len > 0)
-                return (ssize_t)c->direct_len;
-            continue;
-        }
-        if (r->kind == IMAP_RESP_TAGGED) {
-            if (strcmp(r->tag, c->cmd_tag) != 0) {
-                err_set(err, ERR_PROTO, "reply for unknown tag %s", r->tag);
+        /* the bulk of a big literal goes from the network straight into
+         * buf, past the parser, which is only told how much */
+        left = imap_parser_sink_left(c->parser, &size);
+        if (left > 0 && c->in_start == c->in_end) {
+            ssize_t n = net_conn_read(c->net, buf, (size_t)MIN(max, left),
+                                      imap_conn_deadline(c), err);
+
+            if (n < 0) {
                 imap_conn_stream_end(c);
                 return imap_conn_fail(c, err);
             }
-            if (imap_conn_finish_tagged(c, r, c->cmd_verb, err) < 0) {
-                imap_conn_stream_end(c);
-                return -1;
-            }
-            c->stream_done = true;
-        } else if (r->kind == IMAP_RESP_CONTINUE) {
-            err_set(err, ERR_PROTO, "unexpected continuation in FETCH");
-            imap_conn_stream_end(c);
-            return imap_conn_fail(c, err);
-        } else {
-            imap_conn_track(c, r);
-            imap_conn_stream_small(c, r);
+            if (left == size && c->stream_literals++ == 0)
+                c->stream_first_size = size;
+            imap_parser_skip(c->parser, (size_t)n);
+            return n;
         }
+        c->direct = buf;
+        c->direct_cap = max;
+        c->direct_len = 0;
+        if (imap_conn_stream_step(c, err) < 0) {
+            c->direct = NULL;
+            return -1;
+        }
+        c->direct = NULL;
         if (c->direct_len > 0)
             return (ssize_t)c->direct_len; /* the queue holds what is later */
     }

@@ -90,6 +90,15 @@ ATTR_NODISCARD int imap_conn_stream_begin(struct imap_conn *c,
 ATTR_NODISCARD ssize_t imap_conn_stream_read(struct imap_conn *c, void *buf,
                                              size_t max, struct err *err);
 void imap_conn_stream_abort(struct imap_conn *c);
+/* Before the first imap_conn_stream_read(): waits for the reply to begin
+ * and tells the size of its first literal (the part's bytes: an HTTP
+ * Content-Length), or of all the data when the reply came whole. A NO
+ * (the server will not send the part) is -1 with err, like a read. A
+ * hostile server may still send more or fewer bytes than it announced;
+ * the reads deliver what it sends. */
+ATTR_NODISCARD int imap_conn_stream_size(struct imap_conn *c,
+                                         uint64_t *size_out,
+                                         struct err *err);
 
 /* SELECT (or EXAMINE when readonly) with CONDSTORE when enabled; fills the
  * selected state. A NO is ERR_REFUSED with the code kept. */

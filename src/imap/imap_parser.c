@@ -941,3 +941,26 @@ imap_parser_feed(struct imap_parser *p, const unsigned char *data, size_t len,
     *used_out = len;
     return IMAP_FEED_MORE;
 }
+
+uint64_t
+imap_parser_sink_left(const struct imap_parser *p, uint64_t *size_out)
+{
+    bool in = p->state == ST_LITERAL_DATA && p->lit_streamed;
+
+    if (size_out != NULL)
+        *size_out = in ? p->lit_len : 0;
+    return in ? p->lit_left : 0;
+}
+
+void
+imap_parser_skip(struct imap_parser *p, size_t n)
+{
+    xassert(p->state == ST_LITERAL_DATA && p->lit_streamed &&
+            n <= p->lit_left);
+    p->lit_left -= n;
+    p->off += n;
+    if (p->lit_left == 0) {
+        push_literal(p);
+        p->state = ST_ARGS;
+    }
+}

@@ -87,6 +87,19 @@ imap_parser_feed(struct imap_parser *parser, const unsigned char *data,
                  size_t len, size_t *used_out,
                  const struct imap_resp **resp_out, struct err *err);
 
+/* Bytes of a literal going to the sink that the parser still expects, or
+ * 0 when it is not inside one. *size_out (may be NULL) gets the literal's
+ * whole size. With this the caller may read the bulk of a big literal
+ * straight into its own buffer and report it with imap_parser_skip(). */
+uint64_t imap_parser_sink_left(const struct imap_parser *parser,
+                               uint64_t *size_out);
+
+/* Counts n bytes of the streamed literal as delivered without being fed
+ * (the sink is not called for them). n must not exceed
+ * imap_parser_sink_left(); a call with n equal to it ends the literal,
+ * and the parser goes on with what follows it. */
+void imap_parser_skip(struct imap_parser *parser, size_t n);
+
 /* Forgets any partial response, the last response's memory, an error and
  * the sink; keeps the limits. The next byte starts a new response. */
 void imap_parser_reset(struct imap_parser *parser);

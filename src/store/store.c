@@ -327,6 +327,20 @@ store_stream_read(struct store_stream *s, void *buf, size_t max,
     return n;
 }
 
+int
+store_stream_size(struct store_stream *s, uint64_t *size_out,
+                  struct err *err)
+{
+    *size_out = 0;
+    if (s->st->ops->stream_size == NULL)
+        return 0;
+    if (s->st->ops->stream_size(s, size_out, err) < 0) {
+        (void)store_check(s->st, -1, err);
+        return -1;
+    }
+    return 1;
+}
+
 void
 store_stream_close(struct store_stream **sp)
 {

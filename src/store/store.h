@@ -199,6 +199,9 @@ struct store_ops {
                                                 struct err *err);
     ssize_t (*stream_read)(struct store_stream *s, void *buf, size_t max,
                            struct err *err);
+    /* Optional (NULL: size unknown): store_stream_size. */
+    int (*stream_size)(struct store_stream *s, uint64_t *size_out,
+                       struct err *err);
     void (*stream_close)(struct store_stream *s);
     /* Cheap check that the connection still works (IMAP NOOP). */
     int (*ping)(struct store *st, struct err *err);
@@ -349,6 +352,13 @@ struct store_stream *store_stream_open_decoded(struct store *st,
                                                const char *id,
                                                const char *section,
                                                struct err *err);
+/* Before the first read: how many bytes the stream will give, as the
+ * server announced it (1), or 0 when the store cannot tell; -1 with err
+ * when the server refuses the part (it would fail the first read). The
+ * reads may still give more or fewer bytes from a broken server: a caller
+ * that promised the size must stop at it or fail at a short end. */
+ATTR_NODISCARD int store_stream_size(struct store_stream *s,
+                                     uint64_t *size_out, struct err *err);
 /* Next bytes (at most max); 0 at the end; -1 with err. */
 ATTR_NODISCARD ssize_t store_stream_read(struct store_stream *s, void *buf,
                                          size_t max, struct err *err);

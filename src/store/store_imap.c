@@ -1936,6 +1936,24 @@ store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
     return n;
 }
 
+static int
+store_imap_stream_size(struct store_stream *ss, uint64_t *size_out,
+                       struct err *err)
+{
+    struct store_imap_stream *s = (struct store_imap_stream *)ss;
+    struct store_imap *si = (struct store_imap *)ss->st;
+
+    if (s->memo != NULL) {
+        *size_out = g_bytes_get_size(s->memo);
+        return 0;
+    }
+    if (imap_conn_stream_size(si->conn, size_out, err) < 0) {
+        s->done = true; /* the stream has ended with the error */
+        return -1;
+    }
+    return 0;
+}
+
 static void
 store_imap_stream_close(struct store_stream *ss)
 {
@@ -2096,6 +2114,7 @@ static const struct store_ops store_imap_ops = {
     .stream_open = store_imap_stream_open,
     .stream_open_decoded = store_imap_stream_open_decoded,
     .stream_read = store_imap_stream_read,
+    .stream_size = store_imap_stream_size,
     .stream_close = store_imap_stream_close,
     .ping = store_imap_ping,
     .close = store_imap_close,

@@ -392,6 +392,8 @@ struct part_stream {
     GString *pending;
     size_t off;
     bool eof;
+    bool sized;                 /* size was promised to the browser */
+    uint64_t size, sent;
 };
 
 static void
@@ -423,6 +425,19 @@ part_stream_fall_back(struct part_stream *ps, struct err *err)
     return 0;
 }
 
+/* After the announced size: the rest of the reply, which should hold no
+ * more bytes (a server that sends more leaves the stream unfinished, and
+ * closing it then retires the connection). */
+static void
+part_stream_drain(struct part_stream *ps)
+{
+    char extra[1];
+    struct err err = {0};
+
+    if (store_stream_read(ps->ss, extra, sizeof(extra), &err) == 0)
+        ps->eof = true;
+}
+
 static ssize_t
 part_stream_fn(void *ctx, char *buf, size_t max)
 {
@@ -438,6 +453,11 @@ part_stream_fn(void *ctx, char *buf, size_t max)
 
         if (n > 0) {
             ps->any_read = true;
+            ps->sent += (uint64_t)n;
+            /* the front end asks no more once the promised size is out:
+             * read the reply's end now, so the connection stays usable */
+            if (ps->sized && ps->sent >= ps->size)
+                part_stream_drain(ps);
             return n;
         }
         if (n == 0) {
@@ -503,6 +523,22 @@ part_stream_start(struct request *req, struct response *resp,
         return -1;
     if (encoding != NULL)
         ps->dec = mime_decoder_new(encoding, NULL);
+    /* bytes that go out as the server sends them have the size it
+     * announces: a Content-Length, so a browser shows how far a download
+     * has come (and no chunk framing). A refusal shows here, before any
+     * header has gone out. */
+    if (ps->dec == NULL) {
+        uint64_t size;
+        int known = store_stream_size(ps->ss, &size, err);
+
+        if (known < 0 && part_stream_fall_back(ps, err) < 0)
+            return -1;
+        if (known > 0 && size <= INT64_MAX) {
+            resp->stream_len = (long long)size;
+            ps->sized = true;
+            ps->size = size;
+        }
+    }
     resp->stream = part_stream_fn;
     resp->stream_ctx = ps;
     return 0;
@@ -577,7 +613,8 @@ h_source(struct request *req, struct response *resp, struct err *err)
         store_message_structure(st, folder, uid, req->arena, &m, err) < 0 ||
         part_stream_start(req, resp, st, folder, uid, NULL, NULL, err) < 0)
         return -1;
-    resp->stream_len = (long long)m.size;
+    if (resp->stream_len < 0) /* the server did not say (POP3) */
+        resp->stream_len = (long long)m.size;
     response_set_header(resp, req->arena, "Content-Type",
                         "text/plain; charset=utf-8");
     response_set_header(resp, req->arena, "Content-Security-Policy",

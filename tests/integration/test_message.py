@@ -1550,6 +1550,9 @@ class BigAttachment(MessageCase):
         self.assertEqual(status, 200)
         self.assertEqual(n, BIG_SIZE)
         self.assertEqual(digest, hashlib.sha256(State.big_data).hexdigest())
+        # Dovecot decoded it (BINARY) and said how big it is: a browser
+        # shows the download's progress
+        self.assertEqual(headers.get("content-length"), str(BIG_SIZE))
         self.assertTrue(headers.get("content-disposition", "").lower()
                         .startswith("attachment"), headers)
         self.assertEqual(content_disposition_filename(
@@ -1562,6 +1565,8 @@ class BigAttachment(MessageCase):
                         .startswith("text/plain"))
         self.assertEqual(n, len(State.raw[BIG]))
         self.assertEqual(digest, hashlib.sha256(State.raw[BIG]).hexdigest())
+        self.assertEqual(headers.get("content-length"),
+                         str(len(State.raw[BIG])))
         # streamed, not buffered: the 27 MiB literal never sat in memory
         grown_kb = vm_hwm_kb() - State.hwm_start
         self.assertLess(grown_kb, 16 * 1024,

@@ -129,6 +129,42 @@ class RoundTrips(unittest.TestCase):
                   "+FLAGS" if was_seen else "-FLAGS", "(\\Seen)")
             m.logout()
 
+    def test_downloads_say_their_size_and_keep_the_connection(self):
+        # 600 KiB: more than the memo keeps, so each download is a FETCH
+        data = bytes(range(256)) * 2400
+        raw = (b"Subject: roundtrips download\r\nFrom: x@example.org\r\n"
+               b"Date: Mon, 1 Jul 2030 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n"
+               b"--b1\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n"
+               b"--b1\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Disposition: attachment; filename=d.bin\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" +
+               base64.encodebytes(data).replace(b"\n", b"\r\n") +
+               b"--b1--\r\n")
+        m = imap()
+        try:
+            m.append("INBOX", None, None, raw)
+            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips download"')
+            uid = d[0].split()[-1].decode()
+            c = logged_in()
+            self.assertEqual(c.get(f"/message?f=INBOX&uid={uid}").status, 200)
+            before = metrics()
+            for _ in range(2):
+                r = c.get(f"/part?f=INBOX&uid={uid}&part=2")
+                self.assertEqual((r.status, r.body), (200, data))
+                # the decoded size, as Dovecot's BINARY literal announced it
+                self.assertEqual(r.header("content-length"), str(len(data)))
+                self.assertIsNone(r.header("transfer-encoding"))
+            # the reply was read to its end: the same connection served both
+            self.assertEqual(delta(before, metrics(), "AUTHENTICATE", "FETCH"),
+                             {"AUTHENTICATE": 0, "FETCH": 2})
+        finally:
+            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips download"')
+            for u in d[0].split():
+                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+                m.uid("EXPUNGE", u)
+            m.logout()
+
     def test_body_and_parts_after_the_message_page_fetch_each_part_once(self):
         png = base64.b64decode(
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj"

@@ -863,6 +863,60 @@ test_reset_drops_a_partial_response_and_the_sink(void **state)
     g_string_free(run.sunk, TRUE);
 }
 
+/* A caller that reads the middle of a big literal itself (imap_conn's
+ * downloads) tells the parser how much, and the response still ends
+ * right: the streamed argument has the announced size. */
+static void
+test_skipped_literal_bytes_end_the_literal_like_fed_ones(void **state)
+{
+    struct imap_parser_limits lim = {.max_literal_mem = 1};
+    struct imap_parser *p = imap_parser_new(&lim);
+    struct imap_run run = {.sunk = g_string_new(NULL)};
+    const char *head = "* 1 FETCH (BINARY[2] {10}\r\nab";
+    const char *tail = "ij UID 7)\r\n";
+    const struct imap_resp *resp;
+    struct err err = {0};
+    uint64_t size = 1;
+    size_t used;
+
+    (void)state;
+    imap_parser_set_sink(p, imap_test_sink, &run);
+    assert_int_equal(imap_parser_sink_left(p, &size), 0);
+    assert_int_equal(size, 0);
+    assert_int_equal(imap_parser_feed(p, (const unsigned char *)head,
+                                      strlen(head), &used, &resp, &err),
+                     IMAP_FEED_MORE);
+    assert_string_equal(run.sunk->str, "ab");
+    assert_int_equal(imap_parser_sink_left(p, &size), 8);
+    assert_int_equal(size, 10);
+    imap_parser_skip(p, 3); /* "cde", read elsewhere */
+    imap_parser_skip(p, 3); /* "fgh" */
+    assert_int_equal(imap_parser_sink_left(p, &size), 2);
+    assert_int_equal(imap_parser_feed(p, (const unsigned char *)tail,
+                                      strlen(tail), &used, &resp, &err),
+                     IMAP_FEED_RESPONSE);
+    assert_int_equal(used, strlen(tail));
+    assert_string_equal(run.sunk->str, "abij");
+    assert_int_equal(imap_parser_sink_left(p, NULL), 0);
+    assert_int_equal(resp->args[0].n, 4);
+    assert_int_equal(resp->args[0].list[1].type, IMAP_ARG_LITERAL_STREAMED);
+    assert_int_equal(resp->args[0].list[1].len, 10);
+    assert_string_equal(resp->args[0].list[3].str, "7");
+
+    /* skipping the whole rest at once ends the literal too */
+    assert_int_equal(imap_parser_feed(p, (const unsigned char *)head,
+                                      strlen(head), &used, &resp, &err),
+                     IMAP_FEED_MORE);
+    imap_parser_skip(p, 8);
+    assert_int_equal(imap_parser_sink_left(p, NULL), 0);
+    assert_int_equal(imap_parser_feed(p, (const unsigned char *)tail + 2,
+                                      strlen(tail) - 2, &used, &resp, &err),
+                     IMAP_FEED_RESPONSE);
+    assert_int_equal(resp->args[0].list[1].len, 10);
+    imap_parser_free(&p);
+    g_string_free(run.sunk, TRUE);
+}
+
 /* ---- accessors ---- */
 
 static void
@@ -1030,6 +1084,8 @@ main(void)
         cmocka_unit_test(test_feed_returns_one_response_and_leaves_the_rest),
         cmocka_unit_test(test_parser_refuses_use_after_error_until_reset),
         cmocka_unit_test(test_reset_drops_a_partial_response_and_the_sink),
+        cmocka_unit_test(
+            test_skipped_literal_bytes_end_the_literal_like_fed_ones),
         cmocka_unit_test(test_accessors_read_a_fetch_response),
         cmocka_unit_test(test_numbers_are_digits_only_and_overflow_checked),
         cmocka_unit_test(test_status_and_kind_names),
