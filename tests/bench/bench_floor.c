@@ -338,12 +338,11 @@ op_message(struct imap *c)
 {
     if (imap_cmd(c, "UID FETCH %u " SUMMARY_ITEMS, O.uid) < 0)
         return -1;
-    /* as postern: the HTML as it is, the images (base64) decoded by the
-     * server (BINARY, RFC 3516) */
+    /* as postern: the HTML and the small images as they are (postern
+     * decodes the images itself and writes them into the body frame) */
     for (unsigned i = 0; i < O.n_sections; i++) {
-        if (imap_cmd(c, i == 0 ? "UID FETCH %u (BODY.PEEK[%s])"
-                               : "UID FETCH %u (BINARY.PEEK[%s])",
-                     O.uid, O.sections[i]) < 0 ||
+        if (imap_cmd(c, "UID FETCH %u (BODY.PEEK[%s])", O.uid,
+                     O.sections[i]) < 0 ||
             c->literal_bytes == 0)
             return -1;
     }
