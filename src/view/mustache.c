@@ -463,13 +463,19 @@ mustache_compile(const char *src, size_t len, struct err *err)
 /* Rendering                                                           */
 /* ------------------------------------------------------------------ */
 
+struct mustache_cache {
+    GMutex lock;
+    GHashTable *by_key;     /* "<indent len>:<indent><name>" -> partial
+                               compiled with that indentation */
+};
+
 struct mustache_render {
     GPtrArray *stack;       /* context stack, top last; NULL is JSON null */
     mustache_partial_fn *partials;
     void *ctx;
-    GHashTable *cache;      /* "<indent len>:<indent><name>" -> partial
-                               compiled with that indentation; per render,
-                               so the template itself stays immutable */
+    struct mustache_cache *cache; /* shared, or this render's own, so the
+                                     template itself stays immutable */
+    bool own_cache;
     unsigned partial_depth;
     GString *out;
     struct err *err;
@@ -676,15 +682,19 @@ mustache_render_partial(struct mustache_render *r, const struct mustache *t,
 
     if (r->partials == NULL)
         return 0;
-    if (r->cache == NULL)
-        r->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         mustache_cache_value_free);
+    if (r->cache == NULL) {
+        r->cache = mustache_cache_new();
+        r->own_cache = true;
+    }
     key = g_string_new(NULL);
     g_string_printf(key, "%zu:", op->len);
     g_string_append_len(key, t->src + op->off, (gssize)op->len);
     g_string_append(key, op->name);
-    partial = g_hash_table_lookup(r->cache, key->str);
+    g_mutex_lock(&r->cache->lock);
+    partial = g_hash_table_lookup(r->cache->by_key, key->str);
+    g_mutex_unlock(&r->cache->lock);
     if (partial == NULL) {
+        struct mustache *had;
         struct err perr = { 0 };
         size_t len = 0;
         const char *src = r->partials(r->ctx, op->name, &len);
@@ -702,7 +712,18 @@ mustache_render_partial(struct mustache_render *r, const struct mustache *t,
             g_string_free(key, TRUE);
             return -1;
         }
-        g_hash_table_insert(r->cache, g_string_free(key, FALSE), partial);
+        /* another thread may have compiled it meanwhile: keep one */
+        g_mutex_lock(&r->cache->lock);
+        had = g_hash_table_lookup(r->cache->by_key, key->str);
+        if (had == NULL) {
+            g_hash_table_insert(r->cache->by_key,
+                                g_string_free(key, FALSE), partial);
+        } else {
+            mustache_free(&partial);
+            partial = had;
+            g_string_free(key, TRUE);
+        }
+        g_mutex_unlock(&r->cache->lock);
     } else {
         g_string_free(key, TRUE);
     }
@@ -768,13 +789,39 @@ mustache_render_ops(struct mustache_render *r, const struct mustache *t,
     return 0;
 }
 
+struct mustache_cache *
+mustache_cache_new(void)
+{
+    struct mustache_cache *c = g_new0(struct mustache_cache, 1);
+
+    g_mutex_init(&c->lock);
+    c->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                      mustache_cache_value_free);
+    return c;
+}
+
+void
+mustache_cache_free(struct mustache_cache **cp)
+{
+    struct mustache_cache *c = cp != NULL ? *cp : NULL;
+
+    if (c == NULL)
+        return;
+    g_hash_table_destroy(c->by_key);
+    g_mutex_clear(&c->lock);
+    g_free(c);
+    *cp = NULL;
+}
+
 int
-mustache_render(const struct mustache *t, struct json_object *view,
-                mustache_partial_fn *partials, void *ctx, GString *out,
-                struct err *err)
+mustache_render_cached(const struct mustache *t, struct json_object *view,
+                       mustache_partial_fn *partials, void *ctx,
+                       struct mustache_cache *cache, GString *out,
+                       struct err *err)
 {
     struct mustache_render r = {
-        .partials = partials, .ctx = ctx, .out = out, .err = err,
+        .partials = partials, .ctx = ctx, .cache = cache, .out = out,
+        .err = err,
     };
     int rc;
 
@@ -783,7 +830,15 @@ mustache_render(const struct mustache *t, struct json_object *view,
     g_ptr_array_add(r.stack, view);
     rc = mustache_render_ops(&r, t, 0, t->ops->len);
     g_ptr_array_free(r.stack, TRUE);
-    if (r.cache != NULL)
-        g_hash_table_destroy(r.cache);
+    if (r.own_cache)
+        mustache_cache_free(&r.cache);
     return rc;
+}
+
+int
+mustache_render(const struct mustache *t, struct json_object *view,
+                mustache_partial_fn *partials, void *ctx, GString *out,
+                struct err *err)
+{
+    return mustache_render_cached(t, view, partials, ctx, NULL, out, err);
 }

@@ -57,4 +57,22 @@ ATTR_NODISCARD int mustache_render(const struct mustache *t,
                                    mustache_partial_fn *partials, void *ctx,
                                    GString *out, struct err *err);
 
+/* Partials compiled once for many renders (each with the indentation it
+ * is used at): for templates whose partials never change, such as a
+ * loaded template set. Thread-safe; its templates are immutable. */
+struct mustache_cache;
+
+struct mustache_cache *mustache_cache_new(void);
+/* NULL-safe (cache and *cache). */
+void mustache_cache_free(struct mustache_cache **cache);
+
+/* mustache_render(), with partials compiled once into cache (which must
+ * only ever see the same partials fn and ctx). cache NULL: per render. */
+ATTR_NODISCARD int mustache_render_cached(const struct mustache *t,
+                                          struct json_object *view,
+                                          mustache_partial_fn *partials,
+                                          void *ctx,
+                                          struct mustache_cache *cache,
+                                          GString *out, struct err *err);
+
 #endif

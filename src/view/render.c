@@ -17,6 +17,7 @@ struct render_tmpl {
 
 struct render_set {
     GHashTable *by_name; /* name -> struct render_tmpl */
+    struct mustache_cache *partials; /* compiled once, not per page */
 };
 
 static void
@@ -39,6 +40,7 @@ render_set_load(const char *dir, struct err *err)
 
     rs->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                         render_tmpl_free);
+    rs->partials = mustache_cache_new();
     if (d == NULL) {
         err_set(err, ERR_CONFIG, "templates: %s", gerr->message);
         g_error_free(gerr);
@@ -90,6 +92,7 @@ render_set_free(struct render_set **rsp)
         return;
     if (rs->by_name != NULL)
         g_hash_table_destroy(rs->by_name);
+    mustache_cache_free(&rs->partials);
     g_free(rs);
     *rsp = NULL;
 }
@@ -122,8 +125,8 @@ render_html(const struct render_set *rs, const char *name,
         err_set(err, ERR_INTERNAL, "no template %s", name);
         return -1;
     }
-    return mustache_render(t->compiled, view, render_partial, (void *)rs,
-                           out, err);
+    return mustache_render_cached(t->compiled, view, render_partial,
+                                  (void *)rs, rs->partials, out, err);
 }
 
 void

@@ -455,11 +455,57 @@ test_rendering_the_same_template_twice_gives_the_same_output(void **state)
     json_object_put(view);
 }
 
+/* A template set's partials compiled once: each indentation keeps its
+ * own compiled copy, and every render through the shared cache gives
+ * what a render with its own cache gives. */
+static void
+test_a_shared_partial_cache_renders_like_a_fresh_one(void **state)
+{
+    static const char a[] = "<ul>\n  {{>item}}\n</ul>\n{{>item}}";
+    static const char b[] = "    {{>item}}\n";
+    struct json_object *view = json_tokener_parse("{\"n\": \"x&\"}");
+    struct json_object *partials =
+        json_tokener_parse("{\"item\": \"<li>{{n}}</li>\\n<br>\\n\"}");
+    struct err err = { 0 };
+    struct mustache *ta = mustache_compile(a, sizeof(a) - 1, &err);
+    struct mustache *tb = mustache_compile(b, sizeof(b) - 1, &err);
+    struct mustache_cache *cache = mustache_cache_new();
+    GString *fresh = g_string_new(NULL), *got = g_string_new(NULL);
+
+    (void)state;
+    assert_non_null(ta);
+    assert_non_null(tb);
+    for (int i = 0; i < 3; i++) {
+        const struct mustache *t = i == 1 ? tb : ta;
+
+        g_string_truncate(fresh, 0);
+        g_string_truncate(got, 0);
+        assert_int_equal(mustache_render(t, view, partials_from_object,
+                                         partials, fresh, &err), 0);
+        assert_int_equal(mustache_render_cached(t, view,
+                                                partials_from_object,
+                                                partials, cache, got, &err),
+                         0);
+        assert_string_equal(got->str, fresh->str);
+    }
+    assert_string_equal(got->str, "<ul>\n  <li>x&amp;</li>\n  <br>\n</ul>\n"
+                                  "<li>x&amp;</li>\n<br>\n");
+    g_string_free(fresh, TRUE);
+    g_string_free(got, TRUE);
+    mustache_cache_free(&cache);
+    mustache_cache_free(&cache); /* NULL-safe after the first */
+    mustache_free(&ta);
+    mustache_free(&tb);
+    json_object_put(partials);
+    json_object_put(view);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_official_spec_case_passes),
+        cmocka_unit_test(test_a_shared_partial_cache_renders_like_a_fresh_one),
         cmocka_unit_test(test_escaping_covers_all_five_characters),
         cmocka_unit_test(
             test_numbers_booleans_and_containers_interpolate_as_documented),
