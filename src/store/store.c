@@ -327,6 +327,23 @@ store_stream_read(struct store_stream *s, void *buf, size_t max,
     return n;
 }
 
+void
+store_keep_derived(struct store *st, const char *folder, const char *id,
+                   const char *key, const void *data, size_t len)
+{
+    if (st->ops->keep_derived != NULL && !st->broken)
+        st->ops->keep_derived(st, folder, id, key, data, len);
+}
+
+GBytes *
+store_derived(struct store *st, const char *folder, const char *id,
+              const char *key)
+{
+    if (st->ops->derived == NULL || st->broken)
+        return NULL;
+    return st->ops->derived(st, folder, id, key);
+}
+
 int
 store_stream_size(struct store_stream *s, uint64_t *size_out,
                   struct err *err)

@@ -199,6 +199,13 @@ struct store_ops {
                                                 struct err *err);
     ssize_t (*stream_read)(struct store_stream *s, void *buf, size_t max,
                            struct err *err);
+    /* Optional (NULL: nothing is kept): store_keep_derived and
+     * store_derived. */
+    void (*keep_derived)(struct store *st, const char *folder,
+                         const char *id, const char *key, const void *data,
+                         size_t len);
+    GBytes *(*derived)(struct store *st, const char *folder, const char *id,
+                       const char *key);
     /* Optional (NULL: size unknown): store_stream_size. */
     int (*stream_size)(struct store_stream *s, uint64_t *size_out,
                        struct err *err);
@@ -370,6 +377,17 @@ ATTR_NODISCARD int store_part_raw(struct store *st, const char *folder,
                                   const char *id, const char *section,
                                   size_t max, GString *out,
                                   bool *truncated_out, struct err *err);
+
+/* Something made from one message (the body frame /message renders for
+ * the /body request that follows it), kept beside the message's parts
+ * under key ("frame:..."; never a section number) as long as they are:
+ * a message's content never changes for its id. Best effort: a store may
+ * keep nothing, or forget it at any time. */
+void store_keep_derived(struct store *st, const char *folder, const char *id,
+                        const char *key, const void *data, size_t len);
+/* What store_keep_derived kept (a new reference: unref it), or NULL. */
+GBytes *store_derived(struct store *st, const char *folder, const char *id,
+                      const char *key);
 
 /* The part of m with that section, or NULL. */
 const struct mime_part *store_message_part(const struct store_message *m,

@@ -1936,6 +1936,50 @@ store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
     return n;
 }
 
+/* The memo's key for a message id: the UID in decimal, as the parts are
+ * kept; false for an id that is not one, or a folder not selected (the
+ * memo is of the selected folder's messages: no SELECT just for it). */
+static bool
+store_imap_memo_where(struct store_imap *si, const char *folder,
+                      const char *id, char norm[16], uint64_t *validity_out)
+{
+    const struct imap_selected *sel = imap_conn_selected(si->conn);
+    struct err err = {0};
+    uint32_t uid;
+
+    if (sel->mailbox == NULL || strcmp(sel->mailbox, folder) != 0 ||
+        store_imap_uid_of(id, folder, &uid, &err) < 0)
+        return false;
+    g_snprintf(norm, 16, "%" PRIu32, uid);
+    *validity_out = sel->uidvalidity;
+    return true;
+}
+
+static void
+store_imap_keep_derived(struct store *st, const char *folder, const char *id,
+                        const char *key, const void *data, size_t len)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    uint64_t validity;
+    char norm[16];
+
+    if (store_imap_memo_where(si, folder, id, norm, &validity))
+        msg_memo_add_part(si->memo, folder, validity, norm, key, data, len);
+}
+
+static GBytes *
+store_imap_derived(struct store *st, const char *folder, const char *id,
+                   const char *key)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    uint64_t validity;
+    char norm[16];
+
+    if (!store_imap_memo_where(si, folder, id, norm, &validity))
+        return NULL;
+    return msg_memo_part(si->memo, folder, validity, norm, key);
+}
+
 static int
 store_imap_stream_size(struct store_stream *ss, uint64_t *size_out,
                        struct err *err)
@@ -2115,6 +2159,8 @@ static const struct store_ops store_imap_ops = {
     .stream_open_decoded = store_imap_stream_open_decoded,
     .stream_read = store_imap_stream_read,
     .stream_size = store_imap_stream_size,
+    .keep_derived = store_imap_keep_derived,
+    .derived = store_imap_derived,
     .stream_close = store_imap_stream_close,
     .ping = store_imap_ping,
     .close = store_imap_close,

@@ -266,8 +266,13 @@ struct msg_run {
     const struct msg_query *q;
     bool want_body, mark_seen, with_headers;
     bool structure_only;       /* flags not needed: the store may remember */
+    /* the body frame: rendered by /message for the /body that follows
+     * (keep_frame), answered from there or rendered by /body (frame) */
+    bool keep_frame;
+    GString *frame;
     struct store_message m;
     struct mime_plan plan;
+    bool plan_deferred;
     struct msg_body body;
 };
 
@@ -283,11 +288,78 @@ msg_gstring_free(void *s)
     g_string_free(s, TRUE);
 }
 
+/* What a frame depends on besides the message. */
+static const char *
+msg_frame_key(const struct msg_query *q)
+{
+    if (q->plain)
+        return q->remote ? "frame:plain:remote" : "frame:plain";
+    return q->remote ? "frame:remote" : "frame";
+}
+
+/* The body frame's document around the body's safe HTML. */
+static int
+msg_frame_render(struct request *req, const struct msg_body *body,
+                 GString *out, struct err *err)
+{
+    struct json_object *view = view_obj_new(req->arena);
+
+    view_add_str(view, "html", body->html->str);
+    view_add_str(view, "base", web_app_base_path(req->app));
+    view_add_str(view, "static", req->app->static_url);
+    return render_html(req->app->templates, "body", view, out, err);
+}
+
+/* Renders the frame into r->frame (/body) or for the store to keep
+ * (/message: best effort, a failure only costs /body the work). */
+static int
+msg_frame_make(struct request *req, struct store *st, struct msg_run *r,
+               struct err *err)
+{
+    GString *f = r->frame != NULL ? r->frame : g_string_new(NULL);
+    struct err ferr = {0};
+    int rc = msg_frame_render(req, &r->body, f, &ferr);
+
+    if (rc == 0)
+        store_keep_derived(st, r->q->folder, r->q->uid, msg_frame_key(r->q),
+                           f->str, f->len);
+    if (r->frame == NULL) {
+        g_string_free(f, TRUE);
+        return 0;
+    }
+    if (rc < 0)
+        err_set(err, ferr.kind, "%s", ferr.msg);
+    return rc;
+}
+
 static int
 msg_run_fn(struct request *req, struct store *st, void *vctx,
            struct err *err)
 {
     struct msg_run *r = vctx;
+    GString *html = r->body.html;
+    bool inline_images = r->body.inline_images;
+
+    /* a second try on a fresh connection starts from nothing */
+    memset(&r->body, 0, sizeof(r->body));
+    r->body.html = html;
+    r->body.inline_images = inline_images;
+    g_string_truncate(html, 0);
+    if (r->frame != NULL)
+        g_string_truncate(r->frame, 0);
+    if (r->frame != NULL) {
+        GBytes *kept = store_derived(st, r->q->folder, r->q->uid,
+                                     msg_frame_key(r->q));
+
+        if (kept != NULL) {
+            gsize n;
+            const char *d = g_bytes_get_data(kept, &n);
+
+            g_string_append_len(r->frame, d, (gssize)n);
+            g_bytes_unref(kept);
+            return 0;
+        }
+    }
 
     if ((r->structure_only
              ? store_message_structure(st, r->q->folder, r->q->uid,
@@ -295,13 +367,21 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
              : store_message_get(st, r->q->folder, r->q->uid,
                                  r->with_headers, req->arena, &r->m, err)) < 0)
         return -1;
-    /* r lives in the arena (msg_load): the cleanup may point into it */
+    /* r lives in the arena (msg_load): the cleanup may point into it;
+     * registered once, for the plan of the last try */
+    if (r->plan_deferred)
+        mime_plan_clear(&r->plan);
     if (mime_plan_make(r->m.parts, r->m.n_parts, r->q->plain, &r->plan,
                        err) < 0)
         return -1;
-    arena_defer(req->arena, msg_plan_clear, &r->plan);
+    if (!r->plan_deferred)
+        arena_defer(req->arena, msg_plan_clear, &r->plan);
+    r->plan_deferred = true;
     if (r->want_body &&
         msg_body_build(req, st, r->q, &r->m, &r->plan, &r->body, err) < 0)
+        return -1;
+    if ((r->keep_frame || r->frame != NULL) &&
+        msg_frame_make(req, st, r, err) < 0)
         return -1;
     /* DESIGN §5: viewing sets \Seen (the fetches above only peeked) */
     if (r->mark_seen && !r->m.seen && store_has_cap(st, STORE_CAP_FLAGS)) {
@@ -338,6 +418,10 @@ h_message(struct request *req, struct response *resp, struct err *err)
     r->want_body = true;
     r->mark_seen = true;
     r->with_headers = q->all_headers;
+    /* a browser asks for the frame next: it is made now, with the
+     * message at hand, and /body answers from it */
+    r->keep_frame = !request_wants_json(req);
+    r->body.inline_images = r->keep_frame;
     if (msg_load(req, r, err) < 0)
         return -1;
     view = view_message(req->arena, web_app_base_path(req->app), &r->m,
@@ -354,20 +438,16 @@ h_body(struct request *req, struct response *resp, struct err *err)
 {
     struct msg_query *q = arena_alloc(req->arena, sizeof(*q));
     struct msg_run *r = arena_alloc(req->arena, sizeof(*r));
-    struct json_object *view;
 
     r->q = q;
     r->want_body = true;
     r->structure_only = true; /* right after /message, as a rule */
     /* the frame is what a browser renders: its small images come in the
-     * same response (the JSON and the page keep /part links) */
+     * same response (the JSON keeps /part links) */
     r->body.inline_images = true;
+    r->frame = resp->body;
     if (msg_query_parse(req, q, err) < 0 || msg_load(req, r, err) < 0)
         return -1;
-    view = view_obj_new(req->arena);
-    view_add_str(view, "html", r->body.html->str);
-    view_add_str(view, "base", web_app_base_path(req->app));
-    view_add_str(view, "static", req->app->static_url);
     response_set_header(resp, req->arena, "Content-Type",
                         "text/html; charset=utf-8");
     response_set_header(resp, req->arena, "Content-Security-Policy",
@@ -376,7 +456,7 @@ h_body(struct request *req, struct response *resp, struct err *err)
                                    "media-src 'none'"
                                  : BODY_CSP_BASE "img-src 'self' data:");
     response_set_header(resp, req->arena, "X-Frame-Options", "SAMEORIGIN");
-    return render_html(req->app->templates, "body", view, resp->body, err);
+    return 0;
 }
 
 /* ---- /part and /source: streamed ---- */
