@@ -487,7 +487,11 @@ imap_conn_stream_end(struct imap_conn *c)
 {
     struct imap_parser_limits lim = {.max_line = LIM_IMAP_LINE};
 
-    imap_parser_set_sink(c->parser, NULL, NULL);
+    /* a stream may end in the middle of a literal (the browser went away,
+     * the server hung up): reset, not just unhook the sink, which is only
+     * allowed between responses; after the tagged reply nothing is
+     * pending, and a reset there forgets nothing */
+    imap_parser_reset(c->parser);
     imap_parser_set_limits(c->parser, &lim);
     if (c->stream_q != NULL)
         g_byte_array_free(c->stream_q, TRUE);
