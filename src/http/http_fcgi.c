@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <glib.h>
 
@@ -36,20 +38,100 @@ fcgi_read(void *ctx, char *buf, size_t len)
     return n;
 }
 
+/* libfcgi's output stream holds 8 KiB (fixed in FCGX_Accept_r) and sends a
+ * record with a write(2) each time it fills: 2,560 writes for a 20 MB
+ * attachment, each read by the web server on its own. A write that cannot
+ * fit in that buffer anyway (a page body, a streamed chunk of 64 KiB) goes
+ * out here instead, after the stream has sent what it holds, as FCGI_STDOUT
+ * records of up to FCGI_RECORD_MAX bytes in one writev(2), straight from
+ * the caller's buffer. Small writes (the head, a short page) still collect
+ * in the stream, which sends them together with the end-of-request records
+ * in one write at FCGX_Finish_r. */
+#define FCGI_STREAM_BUFFER 8192
+#define FCGI_RECORD_MAX 0xfff8 /* FCGI_MAX_LENGTH rounded down to 8 */
+#define FCGI_IOV_RECORDS 16    /* records per writev: 1 MiB */
+
+static void
+fcgi_record_header(FCGI_Header *h, int request_id, size_t len, size_t pad)
+{
+    h->version = FCGI_VERSION_1;
+    h->type = FCGI_STDOUT;
+    h->requestIdB1 = (unsigned char)((request_id >> 8) & 0xff);
+    h->requestIdB0 = (unsigned char)(request_id & 0xff);
+    h->contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
+    h->contentLengthB0 = (unsigned char)(len & 0xff);
+    h->paddingLength = (unsigned char)pad;
+    h->reserved = 0;
+}
+
+/* Writes every byte of iov[0..n), resuming after short writes. */
+static int
+fcgi_writev_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Sends buf as FCGI_STDOUT records on the request's connection; the
+ * stream must be empty (flushed). Records are padded to 8 bytes as
+ * libfcgi pads its own. ipcFd is below libfcgi's "don't use" line in
+ * FCGX_Request, but it is the connection the stream writes to, and
+ * fcgiapp.h offers no other way to send a record of our own size. */
+static int
+fcgi_write_records(FCGX_Request *r, const char *buf, size_t len)
+{
+    static const char zeros[8];
+    FCGI_Header hdr[FCGI_IOV_RECORDS];
+    struct iovec iov[FCGI_IOV_RECORDS * 3];
+
+    while (len > 0) {
+        int n = 0;
+
+        for (int i = 0; i < FCGI_IOV_RECORDS && len > 0; i++) {
+            size_t chunk = len > FCGI_RECORD_MAX ? FCGI_RECORD_MAX : len;
+            size_t pad = (8 - chunk % 8) % 8;
+
+            fcgi_record_header(&hdr[i], r->requestId, chunk, pad);
+            iov[n++] = (struct iovec){ &hdr[i], sizeof(hdr[i]) };
+            iov[n++] = (struct iovec){ (void *)buf, chunk };
+            if (pad > 0)
+                iov[n++] = (struct iovec){ (void *)zeros, pad };
+            buf += chunk;
+            len -= chunk;
+        }
+        if (fcgi_writev_all(r->ipcFd, iov, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 fcgi_write(void *ctx, const char *buf, size_t len)
 {
     FCGX_Request *r = ctx;
 
-    while (len > 0) {
-        int chunk = len > INT32_MAX ? INT32_MAX : (int)len;
-
-        if (FCGX_PutStr(buf, chunk, r->out) != chunk)
+    if (len > FCGI_STREAM_BUFFER) {
+        if (FCGX_GetError(r->out) != 0 || FCGX_FFlush(r->out) < 0)
             return -1;
-        buf += chunk;
-        len -= (size_t)chunk;
+        return fcgi_write_records(r, buf, len);
     }
-    return 0;
+    return FCGX_PutStr(buf, (int)len, r->out) == (int)len ? 0 : -1;
 }
 
 static void *
