@@ -96,6 +96,13 @@ fastcgi_param  HTTP_PROXY         "";
 # Read the whole request body (attachments, forms) before calling postern, so
 # it always gets a CONTENT_LENGTH and a complete body.
 fastcgi_request_buffering on;
+# Responses: postern sends records of up to 64 KiB, and streams attachments
+# and sources of any size. nginx's default of 8 buffers of one page (4 KiB)
+# reads them 4 KiB at a time and spools to the temp file after 32 KiB;
+# 16 of 64 KiB (taken only as a response needs them) hold 1 MiB in memory
+# first. Bigger responses still spool, so a slow client never holds one of
+# postern's workers.
+fastcgi_buffers 16 64k;
 fastcgi_read_timeout 300s;
 fastcgi_send_timeout 300s;
 fastcgi_intercept_errors off;
