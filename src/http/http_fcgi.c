@@ -124,6 +124,19 @@ fcgi_write_records(FCGX_Request *r, const char *buf, size_t len)
     return 0;
 }
 
+/* Without FCGI_END_REQUEST the web server knows the response is broken
+ * (nginx: "upstream prematurely closed", and the browser's download fails)
+ * where a plain end would pass a short body off as complete: shut the
+ * connection, so that FCGX_Finish_r can send nothing more and closes it. */
+static void
+fcgi_abort(void *ctx)
+{
+    FCGX_Request *r = ctx;
+
+    r->keepConnection = 0;
+    shutdown(r->ipcFd, SHUT_RDWR);
+}
+
 static int
 fcgi_write(void *ctx, const char *buf, size_t len)
 {
@@ -313,6 +326,7 @@ fcgi_serve(struct fcgi_server *s, struct fcgi_conn *c)
             .read_ctx = &c->req,
             .write = fcgi_write,
             .write_ctx = &c->req,
+            .abort = fcgi_abort,
         };
 
         http_env_serve(s->app, &io);
