@@ -283,27 +283,28 @@ fcgi_accept(struct fcgi_server *s)
     return c;
 }
 
-/* A kept connection must not carry the rest of this request's body into
- * the next one: read it to its end (nginx has it all already,
- * fastcgi_request_buffering), up to LIM_HTTP_DISCARD; past that, or on an
- * error, the connection closes after the response. keepConnection, set
- * from FCGI_BEGIN_REQUEST, is below libfcgi's "don't use" line too. */
-static void
+/* Reads the rest of the request's body, so that none of it is left on the
+ * connection: not for the next request on a kept one, and not to make a
+ * close send a reset that could cost the web server the answer. nginx has
+ * the whole body already (fastcgi_request_buffering); past
+ * LIM_HTTP_DISCARD, or on an error, false. */
+static bool
 fcgi_drain(FCGX_Request *r)
 {
     char buf[16 * 1024];
     size_t dropped = 0;
 
-    while (r->keepConnection && FCGX_HasSeenEOF(r->in) != EOF) {
+    while (FCGX_HasSeenEOF(r->in) != EOF) {
         int n = FCGX_GetStr(buf, sizeof(buf), r->in);
 
-        if (FCGX_GetError(r->in) != 0 || (n == 0 &&
-                                           FCGX_HasSeenEOF(r->in) != EOF))
-            r->keepConnection = 0;
+        if (FCGX_GetError(r->in) != 0 ||
+            (n == 0 && FCGX_HasSeenEOF(r->in) != EOF))
+            return false;
         dropped += (size_t)n;
         if (dropped > LIM_HTTP_DISCARD)
-            r->keepConnection = 0;
+            return false;
     }
+    return true;
 }
 
 /* Serves the request waiting on c; then keeps c in the set for the next
@@ -311,7 +312,7 @@ fcgi_drain(FCGX_Request *r)
 static void
 fcgi_serve(struct fcgi_server *s, struct fcgi_conn *c)
 {
-    bool keep;
+    bool keep, drained;
 
     /* reads the request; fails when the web server has closed the
      * connection */
@@ -334,11 +335,25 @@ fcgi_serve(struct fcgi_server *s, struct fcgi_conn *c)
     pthread_mutex_lock(&s->lock);
     keep = s->n_conns <= FCGI_KEPT_MAX;
     pthread_mutex_unlock(&s->lock);
-    if (!keep || atomic_load(&s->stopping))
+    /* keepConnection: the web server's wish (FCGI_KEEP_CONN), cleared by
+     * fcgi_abort; below libfcgi's "don't use" line too */
+    keep = keep && c->req.keepConnection && !atomic_load(&s->stopping);
+    drained = fcgi_drain(&c->req);
+    if (!drained) {
+        /* libfcgi's close: shut, then wait for the web server's */
         c->req.keepConnection = 0;
-    fcgi_drain(&c->req);
-    FCGX_Finish_r(&c->req); /* closes unless the web server keeps it */
-    if (c->req.ipcFd >= 0) {
+        FCGX_Finish_r(&c->req);
+        fcgi_conn_close(s, c);
+        return;
+    }
+    /* Finish_r sends the end and closes only if that fails */
+    c->req.keepConnection = 1;
+    FCGX_Finish_r(&c->req);
+    if (c->req.ipcFd < 0) {
+        fcgi_conn_close(s, c);
+        return;
+    }
+    if (keep) {
         int op = c->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
         /* once armed, c is another worker's */
@@ -346,6 +361,11 @@ fcgi_serve(struct fcgi_server *s, struct fcgi_conn *c)
         if (fcgi_arm(s, op, c->req.ipcFd, c) == 0)
             return;
     }
+    /* Nothing unread on it, so a plain close ends it cleanly: libfcgi
+     * would shut it and wait for the web server to close first, a wake-up
+     * of this worker per request for nothing. */
+    close(c->req.ipcFd);
+    c->req.ipcFd = -1;
     fcgi_conn_close(s, c);
 }
 
