@@ -1,5 +1,6 @@
-/* http_fcgi.c - the FastCGI front end (libfcgi), a pool of threads each
- * accepting on one socket, and plain CGI. Layer: http. */
+/* http_fcgi.c - the FastCGI front end (libfcgi): a pool of threads
+ * serving the connections of one socket, kept ones too; and plain CGI.
+ * Layer: http. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +175,7 @@ struct fcgi_server {
     int stop_fd;                 /* eventfd, readable once stopping */
     const char *allowed;         /* FCGI_WEB_SERVER_ADDRS, as libfcgi */
     atomic_bool stopping;
+    atomic_bool accept_failing;  /* the last accept failed (logged once) */
     pthread_mutex_t lock;        /* conns, n_conns */
     struct fcgi_conn *conns;     /* every open connection, for the end */
     unsigned n_conns;
@@ -251,8 +253,15 @@ fcgi_accept(struct fcgi_server *s)
                      SOCK_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-        errno != ECONNABORTED && !atomic_load(&s->stopping))
-        log_warn("FastCGI accept: %s", strerror(errno));
+        errno != ECONNABORTED && !atomic_load(&s->stopping)) {
+        /* out of descriptors or memory: the connection stays queued and
+         * the socket readable; say so once, and retry at a walk */
+        if (!atomic_exchange(&s->accept_failing, true))
+            log_warn("FastCGI accept: %s", strerror(errno));
+        g_usleep(10 * 1000);
+    } else if (fd >= 0) {
+        atomic_store(&s->accept_failing, false);
+    }
     if (!atomic_load(&s->stopping) &&
         fcgi_arm(s, EPOLL_CTL_MOD, s->listen_fd, &s->listen_fd) != 0)
         log_error("FastCGI: cannot watch the socket: %s", strerror(errno));
@@ -445,6 +454,7 @@ http_fcgi_run(struct web_app *app, const char *socket_spec, struct err *err)
             log_warn("chmod %s: %s", socket_spec, strerror(errno));
     }
     atomic_init(&s.stopping, false);
+    atomic_init(&s.accept_failing, false);
     stop_ev.data.ptr = &s.stop_fd;
     flags = fcntl(s.listen_fd, F_GETFL);
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
