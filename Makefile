@@ -160,7 +160,8 @@ install: postern
 	install -m 644 static/* $(DESTDIR)$(DATADIR)/static/
 	sed -e 's|^data_dir = .*|data_dir = $(DATADIR)|' conf/postern.conf \
 		> $(DESTDIR)$(SYSCONFDIR)/postern/postern.conf.example
-	install -m 644 conf/nginx-postern.conf conf/nginx-postern-proxy.conf \
+	install -m 644 conf/nginx-postern.conf conf/nginx-postern-upstream.conf \
+		conf/nginx-postern-proxy.conf \
 		conf/lighttpd-postern.conf conf/postern.service \
 		$(DESTDIR)$(DATADIR)/
 

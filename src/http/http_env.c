@@ -148,6 +148,8 @@ env_write_response(struct request *req, struct response *resp,
         char buf[64 * 1024];
         ssize_t n = resp->stream(resp->stream_ctx, buf, sizeof(buf));
 
+        if (n < 0 && io->abort != NULL)
+            io->abort(io->write_ctx);
         if (n <= 0 || io->write(io->write_ctx, buf, (size_t)n) < 0)
             break;
         sent += (unsigned long long)n;

@@ -14,13 +14,17 @@
 typedef ssize_t http_env_read_fn(void *ctx, char *buf, size_t len);
 /* Writes all len bytes; -1 on error. */
 typedef int http_env_write_fn(void *ctx, const char *buf, size_t len);
+/* The response cannot be completed (a streamed body failed): end it so
+ * that the web server sees an error, not a short body. */
+typedef void http_env_abort_fn(void *ctx);
 
 struct http_env_io {
     char **envp;              /* NAME=value strings, NULL-terminated */
     http_env_read_fn *read;
     void *read_ctx;
     http_env_write_fn *write;
-    void *write_ctx;
+    void *write_ctx;          /* also abort's */
+    http_env_abort_fn *abort; /* NULL: the transport cannot say so (CGI) */
 };
 
 /* Serves one request: fills a request from io->envp and the body, runs

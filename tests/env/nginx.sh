@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
 	cat <<EOF
-usage: $0 start --port PORT (--fcgi ADDR | --site FILE) [--dir DIR] [--base-path /PATH]
+usage: $0 start --port PORT (--fcgi ADDR | --site FILE [--http FILE]) [--dir DIR] [--base-path /PATH]
        $0 stop|status [--dir DIR]
 
   --port PORT       listen on 127.0.0.1:PORT
@@ -19,6 +19,8 @@ usage: $0 start --port PORT (--fcgi ADDR | --site FILE) [--dir DIR] [--base-path
   --site FILE       put FILE (location blocks, e.g. a copy of one of conf/nginx-*.conf
                     with its upstream address changed) in the server block instead
                     of the generated locations; --fcgi and --base-path are then unused
+  --http FILE       with --site: put FILE (e.g. a copy of conf/nginx-postern-upstream.conf)
+                    in the http block, before the server block
   --dir DIR         state directory (default tests/env/run/nginx)
 
 start writes DIR/nginx.conf and DIR/fastcgi-postern.conf (the FastCGI
@@ -30,7 +32,7 @@ EOF
 CMD=${1:-}
 [[ $CMD == start || $CMD == stop || $CMD == status ]] || { usage >&2; exit 2; }
 shift
-DIR= PORT= FCGI= BASE_PATH=/ SITE=
+DIR= PORT= FCGI= BASE_PATH=/ SITE= HTTP_FILE=
 while (($#)); do
 	case $1 in
 	--dir) DIR=${2:?--dir needs a value}; shift 2 ;;
@@ -38,6 +40,7 @@ while (($#)); do
 	--fcgi) FCGI=${2:?--fcgi needs a value}; shift 2 ;;
 	--base-path) BASE_PATH=${2:?--base-path needs a value}; shift 2 ;;
 	--site) SITE=${2:?--site needs a value}; shift 2 ;;
+	--http) HTTP_FILE=${2:?--http needs a value}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -65,7 +68,7 @@ cmd_status() {
 }
 
 write_conf() {
-	local loc
+	local loc up=
 	mkdir -p "$DIR/logs" "$DIR/tmp"
 	cat >"$DIR/fastcgi-postern.conf" <<'EOF'
 # FastCGI parameters for postern (included by nginx.conf, one copy per location).
@@ -93,9 +96,22 @@ fastcgi_param  SERVER_NAME        $server_name;
 # on by default), except Proxy: never let a client set HTTP_PROXY (httpoxy).
 fastcgi_param  HTTP_PROXY         "";
 
+# Keep the connection to postern open for the next request (with keepalive in
+# the upstream block): no TCP connect, accept and close per request. postern
+# serves kept connections from its pool of threads as requests arrive; an idle
+# one holds none of them.
+fastcgi_keep_conn on;
+
 # Read the whole request body (attachments, forms) before calling postern, so
 # it always gets a CONTENT_LENGTH and a complete body.
 fastcgi_request_buffering on;
+# Responses: postern sends records of up to 64 KiB, and streams attachments
+# and sources of any size. nginx's default of 8 buffers of one page (4 KiB)
+# reads them 4 KiB at a time and spools to the temp file after 32 KiB;
+# 16 of 64 KiB (taken only as a response needs them) hold 1 MiB in memory
+# first. Bigger responses still spool, so a slow client never holds one of
+# postern's workers.
+fastcgi_buffers 16 64k;
 fastcgi_read_timeout 300s;
 fastcgi_send_timeout 300s;
 fastcgi_intercept_errors off;
@@ -104,29 +120,45 @@ EOF
 		loc="    # the site's own locations, as given to nginx.sh --site
     include $DIR/site.conf;"
 		cp -- "$SITE" "$DIR/site.conf"
+		if [[ -n $HTTP_FILE ]]; then
+			up="  # as given to nginx.sh --http
+  include $DIR/http.conf;
+"
+			cp -- "$HTTP_FILE" "$DIR/http.conf"
+		fi
 	elif [[ $BASE_PATH == / ]]; then
 		loc="    location / {
-      fastcgi_pass $FCGI;
+      fastcgi_pass postern_fcgi;
       include $DIR/fastcgi-postern.conf;
     }"
 	else
 		loc="    # postern lives under $BASE_PATH; both $BASE_PATH and $BASE_PATH/... go to it.
     location = $BASE_PATH {
-      fastcgi_pass $FCGI;
+      fastcgi_pass postern_fcgi;
       include $DIR/fastcgi-postern.conf;
     }
     location ^~ $BASE_PATH/ {
-      fastcgi_pass $FCGI;
+      fastcgi_pass postern_fcgi;
       include $DIR/fastcgi-postern.conf;
     }
     location / {
       return 404;
     }"
 	fi
+	if [[ -z $SITE ]]; then
+		up="  # postern's FastCGI socket. keepalive: idle connections each nginx worker
+  # keeps open to it (fastcgi_keep_conn in fastcgi-postern.conf).
+  upstream postern_fcgi {
+    server $FCGI;
+    keepalive 8;
+  }
+
+"
+	fi
 	cat >"$DIR/nginx.conf" <<EOF
 # nginx in front of postern (FastCGI), as started by tests/env/nginx.sh.
 # To use it elsewhere: keep the http/server blocks, change listen (and add TLS),
-# server_name, fastcgi_pass and the paths; run workers as www-data and give
+# server_name, the upstream's server and the paths; run workers as www-data and give
 # postern's socket to that group.
 worker_processes 1;
 pid $PIDFILE;
@@ -148,7 +180,7 @@ http {
   server_tokens off;
   default_type application/octet-stream;
 
-  server {
+$up  server {
     listen 127.0.0.1:$PORT;
     server_name localhost;
 
@@ -169,6 +201,12 @@ cmd_start() {
 	if [[ -n $SITE ]]; then
 		[[ -r $SITE ]] || die "--site $SITE: cannot read it"
 		SITE=$(realpath -- "$SITE")
+		if [[ -n $HTTP_FILE ]]; then
+			[[ -r $HTTP_FILE ]] || die "--http $HTTP_FILE: cannot read it"
+			HTTP_FILE=$(realpath -- "$HTTP_FILE")
+		fi
+	elif [[ -n $HTTP_FILE ]]; then
+		die "--http goes with --site"
 	else
 		[[ $FCGI == unix:/* || $FCGI =~ ^[0-9A-Za-z.:-]+:[0-9]+$ ]] ||
 			die "--fcgi must be unix:/absolute/path or HOST:PORT, not '$FCGI'"

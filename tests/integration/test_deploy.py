@@ -24,7 +24,7 @@ HTTPS_PORT = SERVE_PORT + 10       # postern serve with TLS, base /
 REDIRECT_PORT = SERVE_PORT + 11    # its plain listener that redirects
 SUB_PORT = SERVE_PORT + 12         # postern serve at /webmail/, proxies
 SUB_FCGI_PORT = SERVE_PORT + 13    # postern fcgi at /webmail/, no gzip
-NGINX_FCGI_PORT = SERVE_PORT + 14  # nginx: conf/nginx-postern.conf
+NGINX_FCGI_PORT = SERVE_PORT + 14  # nginx: conf/nginx-postern(-upstream).conf
 NGINX_PROXY_PORT = SERVE_PORT + 15  # nginx: conf/nginx-postern-proxy.conf
 
 BASE = "/webmail/"
@@ -73,12 +73,12 @@ def _site(example, name, upstream):
     return path
 
 
-def _nginx(name, port, site):
+def _nginx(name, port, site, http=None):
     d = os.path.join(WORK, name)
     _nginx_dirs.append(d)
     subprocess.run([NGINX_SH, "start", "--dir", d, "--port", str(port),
-                    "--site", site], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+                    "--site", site] + (["--http", http] if http else []),
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     wait_port(port)
 
 
@@ -107,6 +107,8 @@ def setUpModule():
         wait_port(port)
     _nginx("nginx-fcgi", NGINX_FCGI_PORT,
            _site("nginx-postern.conf", "site-fcgi.conf",
+                 f"127.0.0.1:{SUB_FCGI_PORT}"),
+           _site("nginx-postern-upstream.conf", "http-fcgi.conf",
                  f"127.0.0.1:{SUB_FCGI_PORT}"))
     _nginx("nginx-proxy", NGINX_PROXY_PORT,
            _site("nginx-postern-proxy.conf", "site-proxy.conf",

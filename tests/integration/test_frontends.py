@@ -1,11 +1,13 @@
 """test_frontends.py - the same pages from postern serve, from nginx in
 front of postern fcgi, and from plain CGI; limits, bad input, config
-errors, the access log and a clean shutdown."""
+errors, the access log, FastCGI connections kept open, and a clean
+shutdown."""
 
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 import unittest
@@ -44,6 +46,54 @@ def run_cgi(method, uri, body=b"", extra=None):
         headers[k.lower()] = v
     status = int(headers["status"].split()[0])
     return status, headers, rest
+
+
+def _fcgi_record(rtype, content=b""):
+    pad = (8 - len(content) % 8) % 8
+    return (struct.pack(">BBHHBx", 1, rtype, 1, len(content), pad) +
+            content + b"\0" * pad)
+
+
+def _fcgi_recv(sock, n):
+    data = b""
+    while len(data) < n:
+        b = sock.recv(n - len(data))
+        if not b:
+            raise ConnectionError("FastCGI connection closed")
+        data += b
+    return data
+
+
+def fcgi_request(sock, method, uri, body=b"", keep=True):
+    """One request over a raw FastCGI connection, as a web server sends it
+    (FCGI_KEEP_CONN when keep); returns (status, body) of the answer."""
+    params = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
+              "REQUEST_URI": uri, "REMOTE_ADDR": "127.0.0.1",
+              "SERVER_PROTOCOL": "HTTP/1.1"}
+    if body:
+        params["CONTENT_LENGTH"] = str(len(body))
+        params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    pairs = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        pairs += bytes([len(k), len(v)]) + k + v
+    msg = _fcgi_record(1, struct.pack(">HB5x", 1, 1 if keep else 0))
+    msg += _fcgi_record(4, pairs) + _fcgi_record(4)
+    for i in range(0, len(body), 65528):
+        msg += _fcgi_record(5, body[i:i + 65528])
+    msg += _fcgi_record(5)
+    sock.sendall(msg)
+    out = b""
+    while True:
+        _, rtype, _, clen, plen = struct.unpack(">BBHHBx",
+                                                _fcgi_recv(sock, 8))
+        content = _fcgi_recv(sock, clen + plen)[:clen]
+        if rtype == 6:      # FCGI_STDOUT
+            out += content
+        elif rtype == 3:    # FCGI_END_REQUEST
+            break
+    head, _, rest = out.partition(b"\r\n\r\n")
+    return int(head.split(b"\r\n")[0].split()[1]), rest
 
 
 class SamePages(unittest.TestCase):
@@ -118,6 +168,43 @@ class SamePages(unittest.TestCase):
         for name, port in FRONTS.items():
             r = request(port, "GET", "/healthz")
             self.assertEqual((r.status, r.body), (200, b"ok\n"), name)
+
+
+class FastCGIConnections(unittest.TestCase):
+    """Connections the web server keeps open (FCGI_KEEP_CONN), as nginx
+    does with keepalive in an upstream."""
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", FCGI_PORT), timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def test_idle_kept_connections_hold_no_worker(self):
+        # more idle kept connections than the 4 threads of the test config
+        kept = [self.connect() for _ in range(6)]
+        for s in kept:
+            self.assertEqual(fcgi_request(s, "GET", "/healthz"),
+                             (200, b"ok\n"))
+        # a new connection is still served, and so is each kept one again
+        self.assertEqual(fcgi_request(self.connect(), "GET", "/healthz",
+                                      keep=False), (200, b"ok\n"))
+        for s in reversed(kept):
+            self.assertEqual(fcgi_request(s, "GET", "/healthz"),
+                             (200, b"ok\n"))
+
+    def test_an_unread_body_does_not_reach_the_next_request(self):
+        s = self.connect()
+        body = b"user=a&password=" + b"p" * (70 * 1024)  # cap is 64k
+        status, page = fcgi_request(s, "POST", "/login", body)
+        self.assertEqual(status, 413)
+        self.assertIn(b"too large", page)
+        self.assertEqual(fcgi_request(s, "GET", "/healthz"), (200, b"ok\n"))
+
+    def test_a_connection_not_kept_is_closed_after_its_answer(self):
+        s = self.connect()
+        self.assertEqual(fcgi_request(s, "GET", "/healthz", keep=False),
+                         (200, b"ok\n"))
+        self.assertEqual(s.recv(1), b"")
 
 
 class BadInput(unittest.TestCase):
