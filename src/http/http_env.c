@@ -134,6 +134,9 @@ env_write_response(struct request *req, struct response *resp,
     if (resp->stream == NULL && resp->status != 304)
         g_string_append_printf(head, "Content-Length: %zu\r\n",
                                resp->body->len);
+    else if (resp->stream != NULL && resp->stream_len >= 0)
+        g_string_append_printf(head, "Content-Length: %lld\r\n",
+                               resp->stream_len);
     g_string_append(head, "\r\n");
     rc = io->write(io->write_ctx, head->str, head->len);
     g_string_free(head, TRUE);
@@ -146,9 +149,23 @@ env_write_response(struct request *req, struct response *resp,
     }
     for (;;) {
         char buf[64 * 1024];
-        ssize_t n = resp->stream(resp->stream_ctx, buf, sizeof(buf));
+        size_t max = sizeof(buf);
+        ssize_t n;
 
-        if (n < 0 && io->abort != NULL)
+        /* a promised size is what goes out: no byte more, and a stream
+         * that ends short fails like one that breaks */
+        if (resp->stream_len >= 0) {
+            unsigned long long left = (unsigned long long)resp->stream_len -
+                                      sent;
+
+            if (left == 0)
+                break;
+            if (left < max)
+                max = (size_t)left;
+        }
+        n = resp->stream(resp->stream_ctx, buf, max);
+        if ((n < 0 || (n == 0 && resp->stream_len >= 0)) &&
+            io->abort != NULL)
             io->abort(io->write_ctx);
         if (n <= 0 || io->write(io->write_ctx, buf, (size_t)n) < 0)
             break;

@@ -1250,6 +1250,8 @@ class Attachments(MessageCase):
         r = c.get(path)
         self.assertEqual(r.status, 200, r.body[:200])
         self.assertEqual(r.body, part_bytes("mixed-attachments", "3"))
+        # the size Dovecot announced reaches the browser through FastCGI
+        self.assertEqual(r.header("content-length"), str(len(r.body)))
         self.assertEqual(content_disposition_filename(
             r.header("content-disposition") or ""), "Résumé année 2026.pdf")
         self.assertEqual(r.header("x-content-type-options"), "nosniff")
