@@ -3,6 +3,7 @@
 must stay as cheap as it was made, and stay correct when the folder changes."""
 
 import base64
+import contextlib
 import imaplib
 import ssl
 import unittest
@@ -30,6 +31,22 @@ def imap():
     m.login(*alice())
     m.select("INBOX")
     return m
+
+
+@contextlib.contextmanager
+def appended(subject, raw):
+    """raw APPENDed to INBOX for the block, as its UID; deleted after."""
+    m = imap()
+    try:
+        m.append("INBOX", None, None, raw)
+        _, d = m.uid("SEARCH", None, "SUBJECT", f'"{subject}"')
+        yield d[0].split()[-1].decode()
+    finally:
+        _, d = m.uid("SEARCH", None, "SUBJECT", f'"{subject}"')
+        for u in d[0].split():
+            m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+            m.uid("EXPUNGE", u)
+        m.logout()
 
 
 def delta(before, after, *verbs):
@@ -141,11 +158,7 @@ class RoundTrips(unittest.TestCase):
                b"Content-Transfer-Encoding: base64\r\n\r\n" +
                base64.encodebytes(data).replace(b"\n", b"\r\n") +
                b"--b1--\r\n")
-        m = imap()
-        try:
-            m.append("INBOX", None, None, raw)
-            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips download"')
-            uid = d[0].split()[-1].decode()
+        with appended("roundtrips download", raw) as uid:
             c = logged_in()
             self.assertEqual(c.get(f"/message?f=INBOX&uid={uid}").status, 200)
             before = metrics()
@@ -158,12 +171,6 @@ class RoundTrips(unittest.TestCase):
             # the reply was read to its end: the same connection served both
             self.assertEqual(delta(before, metrics(), "AUTHENTICATE", "FETCH"),
                              {"AUTHENTICATE": 0, "FETCH": 2})
-        finally:
-            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips download"')
-            for u in d[0].split():
-                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
-                m.uid("EXPUNGE", u)
-            m.logout()
 
     def test_body_and_parts_after_the_message_page_fetch_each_part_once(self):
         png = base64.b64decode(
@@ -177,11 +184,7 @@ class RoundTrips(unittest.TestCase):
                b"--b1\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
                b"Content-Transfer-Encoding: base64\r\n\r\n" +
                base64.b64encode(png) + b"\r\n--b1--\r\n")
-        m = imap()
-        try:
-            m.append("INBOX", None, None, raw)
-            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips memo"')
-            uid = d[0].split()[-1].decode()
+        with appended("roundtrips memo", raw) as uid:
             c = logged_in()
             q = f"f=INBOX&uid={uid}"
             self.assertEqual(c.get(f"/message?{q}").status, 200)
@@ -210,9 +213,3 @@ class RoundTrips(unittest.TestCase):
             self.assertEqual(c.get(f"/message?{q}").status, 200)
             self.assertEqual(c.get(f"/part?{q}&part=2").body, png)
             self.assertEqual(delta(before, metrics(), "FETCH")["FETCH"], 1)
-        finally:
-            _, d = m.uid("SEARCH", None, "SUBJECT", '"roundtrips memo"')
-            for u in d[0].split():
-                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
-                m.uid("EXPUNGE", u)
-            m.logout()
