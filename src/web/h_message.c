@@ -525,6 +525,14 @@ part_stream_fn(void *ctx, char *buf, size_t max)
     char raw[64 * 1024];
     size_t avail;
 
+    /* never a byte past the size promised (an empty part: at once) */
+    if (ps->sized && ps->sent >= ps->size) {
+        if (!ps->eof)
+            part_stream_drain(ps);
+        return 0;
+    }
+    if (ps->sized && max > ps->size - ps->sent)
+        max = (size_t)(ps->size - ps->sent);
     /* bytes that need no decoding (the source, a part the server decoded)
      * go straight into the front end's buffer; pending is for decoded ones */
     while (ps->dec == NULL && !ps->eof) {
@@ -617,6 +625,8 @@ part_stream_start(struct request *req, struct response *resp,
             resp->stream_len = (long long)size;
             ps->sized = true;
             ps->size = size;
+            if (size == 0) /* a front end asks nothing of an empty body */
+                part_stream_drain(ps);
         }
     }
     resp->stream = part_stream_fn;

@@ -157,20 +157,27 @@ class RoundTrips(unittest.TestCase):
                b"Content-Disposition: attachment; filename=d.bin\r\n"
                b"Content-Transfer-Encoding: base64\r\n\r\n" +
                base64.encodebytes(data).replace(b"\n", b"\r\n") +
+               b"--b1\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Disposition: attachment; filename=empty.bin\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n\r\n"
                b"--b1--\r\n")
         with appended("roundtrips download", raw) as uid:
             c = logged_in()
             self.assertEqual(c.get(f"/message?f=INBOX&uid={uid}").status, 200)
             before = metrics()
+            # an empty file: nothing to send, the reply still read whole
+            r = c.get(f"/part?f=INBOX&uid={uid}&part=3")
+            self.assertEqual((r.status, r.body), (200, b""))
+            self.assertEqual(r.header("content-length"), "0")
             for _ in range(2):
                 r = c.get(f"/part?f=INBOX&uid={uid}&part=2")
                 self.assertEqual((r.status, r.body), (200, data))
                 # the decoded size, as Dovecot's BINARY literal announced it
                 self.assertEqual(r.header("content-length"), str(len(data)))
                 self.assertIsNone(r.header("transfer-encoding"))
-            # the reply was read to its end: the same connection served both
+            # each reply was read to its end: one connection served them all
             self.assertEqual(delta(before, metrics(), "AUTHENTICATE", "FETCH"),
-                             {"AUTHENTICATE": 0, "FETCH": 2})
+                             {"AUTHENTICATE": 0, "FETCH": 3})
 
     def test_body_and_parts_after_the_message_page_fetch_each_part_once(self):
         png = base64.b64decode(
