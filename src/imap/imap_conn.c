@@ -408,16 +408,22 @@ out:
 
 /* ---- streaming literals ---- */
 
+/* Literal bytes about to be delivered, with left of the literal's size
+ * still to come: its first bytes are counted for imap_conn_stream_size(). */
+static void
+imap_conn_stream_note(struct imap_conn *c, uint64_t left, uint64_t size)
+{
+    if (left == size && c->stream_literals++ == 0)
+        c->stream_first_size = size;
+}
+
 static int
 imap_conn_stream_sink(void *ctx, const unsigned char *data, size_t len)
 {
     struct imap_conn *c = ctx;
-    uint64_t size;
+    uint64_t size, left = imap_parser_sink_left(c->parser, &size);
 
-    /* the first bytes of a literal: imap_conn_stream_size() counts them */
-    if (imap_parser_sink_left(c->parser, &size) == size &&
-        c->stream_literals++ == 0)
-        c->stream_first_size = size;
+    imap_conn_stream_note(c, left, size);
     if (c->direct != NULL && c->direct_len < c->direct_cap) {
         size_t take = MIN(len, c->direct_cap - c->direct_len);
 
@@ -574,20 +580,22 @@ int
 imap_conn_stream_size(struct imap_conn *c, uint64_t *size_out,
                       struct err *err)
 {
-    uint64_t size = 0;
-
     xassert(c->streaming);
-    while (c->stream_literals == 0 && !c->stream_done &&
-           imap_parser_sink_left(c->parser, &size) == 0) {
+    for (;;) {
+        if (c->stream_done) { /* all of it is queued: small or empty */
+            *size_out = c->stream_q->len - c->stream_off;
+            return 0;
+        }
+        if (c->stream_literals > 0) {
+            *size_out = c->stream_first_size;
+            return 0;
+        }
+        /* at the first literal's start, none of it read yet */
+        if (imap_parser_sink_left(c->parser, size_out) > 0)
+            return 0;
         if (imap_conn_stream_step(c, err) < 0)
             return -1;
     }
-    if (c->stream_done) /* all of it is queued: a small or empty part */
-        size = c->stream_q->len - c->stream_off;
-    else if (c->stream_literals > 0)
-        size = c->stream_first_size;
-    *size_out = size; /* else the parser is at the first one's start */
-    return 0;
 }
 
 ssize_t
@@ -617,8 +625,7 @@ imap_conn_stream_read(struct imap_conn *c, void *buf, size_t max,
                 imap_conn_stream_end(c);
                 return imap_conn_fail(c, err);
             }
-            if (left == size && c->stream_literals++ == 0)
-                c->stream_first_size = size;
+            imap_conn_stream_note(c, left, size);
             imap_parser_skip(c->parser, (size_t)n);
             return n;
         }

@@ -310,6 +310,7 @@ store_stream_open_decoded(struct store *st, const char *folder,
 
     if (st->ops->stream_open_decoded == NULL)
         return NULL;
+    xassert(st->ops->stream_size != NULL); /* store_ops: where refusals show */
     s = st->ops->stream_open_decoded(st, folder, id, section, err);
     if (s == NULL && err->kind != ERR_NONE)
         (void)store_check(st, -1, err);

@@ -191,7 +191,9 @@ struct store_ops {
                                         const char *id, const char *section,
                                         struct err *err);
     /* Optional: the part decoded from its transfer encoding by the server
-     * (IMAP BINARY, RFC 3516); NULL with no error when it cannot. */
+     * (IMAP BINARY, RFC 3516); NULL with no error when it cannot. A store
+     * with it has stream_size too: a refusal to decode must show there,
+     * before any byte, so the caller can fall back to the raw part. */
     struct store_stream *(*stream_open_decoded)(struct store *st,
                                                 const char *folder,
                                                 const char *id,

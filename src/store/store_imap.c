@@ -1426,7 +1426,8 @@ store_imap_select_for(struct store_imap *si, const char *folder,
 }
 
 /* Message ids are UIDs in decimal (RFC 9051 §2.3.1.1: 1 to 2^32-1). An
- * id of another shape is the browser's mistake: ERR_INPUT. */
+ * id of another shape is the browser's mistake: ERR_INPUT. A valid id is
+ * its own canonical form (no sign, no leading zero): the memo's key. */
 static int
 store_imap_uid_of(const char *id, const char *folder, uint32_t *uid_out,
                   struct err *err)
@@ -1509,15 +1510,12 @@ store_imap_message_structure(struct store *st, const char *folder,
 {
     struct store_imap *si = (struct store_imap *)st;
     uint32_t uid;
-    char norm[16];
 
     if (store_imap_uid_of(id, folder, &uid, err) < 0 ||
         store_imap_select_for(si, folder, err) < 0)
         return -1;
-
-    g_snprintf(norm, sizeof(norm), "%" PRIu32, uid);
     if (msg_memo_get_message(si->memo, folder,
-                             imap_conn_selected(si->conn)->uidvalidity, norm,
+                             imap_conn_selected(si->conn)->uidvalidity, id,
                              a, out))
         return 0;
     return store_imap_message_get(st, folder, id, false, a, out, err);
@@ -1833,7 +1831,6 @@ store_imap_stream_begin(struct store *st, const char *folder, const char *id,
     struct imap_cmd *cmd;
     uint32_t uid;
     uint64_t validity;
-    char norm[16];
     GBytes *memo;
     char *key;
 
@@ -1844,10 +1841,9 @@ store_imap_stream_begin(struct store *st, const char *folder, const char *id,
         store_imap_select_for(si, folder, err) < 0)
         return NULL;
     validity = imap_conn_selected(si->conn)->uidvalidity;
-    g_snprintf(norm, sizeof(norm), "%" PRIu32, uid);
     /* the memo's name for decoded bytes: "~2" beside the raw "2" */
     key = binary ? g_strconcat("~", section, NULL) : g_strdup(section);
-    memo = msg_memo_part(si->memo, folder, validity, norm, key);
+    memo = msg_memo_part(si->memo, folder, validity, id, key);
     if (memo != NULL) {
         s = g_new0(struct store_imap_stream, 1);
         s->base.st = st;
@@ -1877,7 +1873,7 @@ store_imap_stream_begin(struct store *st, const char *folder, const char *id,
     s->base.st = st;
     s->rec = g_byte_array_new();
     s->folder = g_strdup(folder);
-    s->id = g_strdup(norm);
+    s->id = g_strdup(id);
     s->memo_key = key;
     s->validity = validity;
     return &s->base;
@@ -1936,12 +1932,12 @@ store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
     return n;
 }
 
-/* The memo's key for a message id: the UID in decimal, as the parts are
- * kept; false for an id that is not one, or a folder not selected (the
- * memo is of the selected folder's messages: no SELECT just for it). */
+/* Where the memo keeps id's parts: false for an id that is not a UID, or
+ * a folder not selected (the memo is of the selected folder's messages:
+ * no SELECT just for it). */
 static bool
 store_imap_memo_where(struct store_imap *si, const char *folder,
-                      const char *id, char norm[16], uint64_t *validity_out)
+                      const char *id, uint64_t *validity_out)
 {
     const struct imap_selected *sel = imap_conn_selected(si->conn);
     struct err err = {0};
@@ -1950,7 +1946,6 @@ store_imap_memo_where(struct store_imap *si, const char *folder,
     if (sel->mailbox == NULL || strcmp(sel->mailbox, folder) != 0 ||
         store_imap_uid_of(id, folder, &uid, &err) < 0)
         return false;
-    g_snprintf(norm, 16, "%" PRIu32, uid);
     *validity_out = sel->uidvalidity;
     return true;
 }
@@ -1961,10 +1956,9 @@ store_imap_keep_derived(struct store *st, const char *folder, const char *id,
 {
     struct store_imap *si = (struct store_imap *)st;
     uint64_t validity;
-    char norm[16];
 
-    if (store_imap_memo_where(si, folder, id, norm, &validity))
-        msg_memo_add_part(si->memo, folder, validity, norm, key, data, len);
+    if (store_imap_memo_where(si, folder, id, &validity))
+        msg_memo_add_part(si->memo, folder, validity, id, key, data, len);
 }
 
 static GBytes *
@@ -1973,11 +1967,10 @@ store_imap_derived(struct store *st, const char *folder, const char *id,
 {
     struct store_imap *si = (struct store_imap *)st;
     uint64_t validity;
-    char norm[16];
 
-    if (!store_imap_memo_where(si, folder, id, norm, &validity))
+    if (!store_imap_memo_where(si, folder, id, &validity))
         return NULL;
-    return msg_memo_part(si->memo, folder, validity, norm, key);
+    return msg_memo_part(si->memo, folder, validity, id, key);
 }
 
 static int

@@ -345,12 +345,12 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
     r->body.html = html;
     r->body.inline_images = inline_images;
     g_string_truncate(html, 0);
-    if (r->frame != NULL)
-        g_string_truncate(r->frame, 0);
     if (r->frame != NULL) {
-        GBytes *kept = store_derived(st, r->q->folder, r->q->uid,
-                                     msg_frame_key(r->q));
+        GBytes *kept;
 
+        g_string_truncate(r->frame, 0);
+        kept = store_derived(st, r->q->folder, r->q->uid,
+                             msg_frame_key(r->q));
         if (kept != NULL) {
             gsize n;
             const char *d = g_bytes_get_data(kept, &n);
@@ -466,7 +466,7 @@ struct part_stream {
     struct mime_decoder *dec;   /* NULL for /source: bytes as they are */
     /* decoded by the server; what is needed to fall back to the raw bytes
      * when it refuses (Dovecot will not decode broken base64) */
-    bool server_decoded, any_read;
+    bool server_decoded;
     struct store *st;
     const char *folder, *uid, *section, *encoding;
     GString *pending;
@@ -486,13 +486,13 @@ part_stream_cleanup(void *p)
     g_string_free(ps->pending, TRUE);
 }
 
-/* After a read error: when the server refused to decode the part before
- * sending any of it (Dovecot will not decode broken base64), the raw part
+/* When the server refused to decode the part (Dovecot will not decode
+ * broken base64; store_stream_size tells before any byte), the raw part
  * and our own decoder, with replacement. -1 for any other error. */
 static int
 part_stream_fall_back(struct part_stream *ps, struct err *err)
 {
-    if (!ps->server_decoded || ps->any_read || err->kind != ERR_REFUSED)
+    if (!ps->server_decoded || err->kind != ERR_REFUSED)
         return -1;
     err_clear(err);
     store_stream_close(&ps->ss);
@@ -535,25 +535,19 @@ part_stream_fn(void *ctx, char *buf, size_t max)
         max = (size_t)(ps->size - ps->sent);
     /* bytes that need no decoding (the source, a part the server decoded)
      * go straight into the front end's buffer; pending is for decoded ones */
-    while (ps->dec == NULL && !ps->eof) {
+    if (ps->dec == NULL && !ps->eof) {
         struct err err = {0};
         ssize_t n = store_stream_read(ps->ss, buf, max, &err);
 
-        if (n > 0) {
-            ps->any_read = true;
-            ps->sent += (uint64_t)n;
-            /* the front end asks no more once the promised size is out:
-             * read the reply's end now, so the connection stays usable */
-            if (ps->sized && ps->sent >= ps->size)
-                part_stream_drain(ps);
-            return n;
-        }
-        if (n == 0) {
-            ps->eof = true;
-            return 0;
-        }
-        if (part_stream_fall_back(ps, &err) < 0)
+        if (n < 0)
             return -1; /* the front end drops the connection */
+        ps->sent += (uint64_t)n;
+        ps->eof = n == 0;
+        /* the front end asks no more once the promised size is out: read
+         * the reply's end now, so the connection stays usable */
+        if (ps->sized && ps->sent >= ps->size && !ps->eof)
+            part_stream_drain(ps);
+        return n;
     }
     while (ps->pending->len - ps->off == 0 && !ps->eof) {
         struct err err = {0};
