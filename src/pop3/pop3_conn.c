@@ -743,24 +743,34 @@ pop3_conn_msg_arg(unsigned msg, char *buf, size_t size, struct err *err)
 
 int
 pop3_conn_top(struct pop3_conn *c, unsigned msg, GString *out, size_t max,
-              struct err *err)
+              bool *truncated, struct err *err)
 {
     char num[16];
     const char *args[2] = {num, "0"};
     struct pop3_reply r;
     unsigned char buf[4096];
     bool done = false;
+    size_t kept = 0;
 
+    if (truncated != NULL)
+        *truncated = false;
+    if (max == 0)
+        max = (size_t)MIN(c->max_message, SIZE_MAX);
     if (pop3_conn_msg_arg(msg, num, sizeof(num), err) < 0 ||
         pop3_conn_cmd(c, "TOP", args, 2, &r, err) < 0)
         return -1;
-    pop3_dot_init(&c->dot, max != 0 ? max : c->max_message);
+    /* read to the end whatever is kept, so the connection goes on */
+    pop3_dot_init(&c->dot, truncated != NULL ? c->max_message : max);
     while (!done) {
-        size_t n;
+        size_t n, take;
 
         if (pop3_conn_body(c, buf, sizeof(buf), &n, &done, err) < 0)
             return -1;
-        g_string_append_len(out, (const char *)buf, (gssize)n);
+        take = MIN(n, max - kept);
+        g_string_append_len(out, (const char *)buf, (gssize)take);
+        kept += take;
+        if (take < n && truncated != NULL) /* else the decoder failed */
+            *truncated = true;
     }
     return 0;
 }

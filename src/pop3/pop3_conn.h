@@ -93,10 +93,14 @@ ATTR_NODISCARD GArray *pop3_conn_list(struct pop3_conn *c, struct err *err);
 ATTR_NODISCARD GArray *pop3_conn_uidl(struct pop3_conn *c, struct err *err);
 
 /* TOP msg 0: the header of message msg, dot-unstuffed, appended to out.
- * More than max bytes (0: opts.max_message, or no cap) is ERR_LIMIT and
- * leaves the connection broken. -ERR is ERR_REFUSED. */
+ * Past max bytes (0: opts.max_message, or no cap) the rest is read and
+ * dropped and *truncated set (NULL: ERR_LIMIT instead): one message's
+ * outsized header must not cost the whole list. A reply past
+ * opts.max_message is ERR_LIMIT and leaves the connection broken. -ERR is
+ * ERR_REFUSED. */
 ATTR_NODISCARD int pop3_conn_top(struct pop3_conn *c, unsigned msg,
-                                 GString *out, size_t max, struct err *err);
+                                 GString *out, size_t max, bool *truncated,
+                                 struct err *err);
 
 /* RETR msg, streamed: after begin succeeds, each read returns the next
  * decoded (dot-unstuffed) bytes of the message, at most max (> 0), and 0

@@ -151,7 +151,7 @@ p3_summary(struct store_pop3 *sp, const struct p3msg *m, struct arena *a,
     struct mime_envelope env;
     struct p3sum *s;
     GString *hdr;
-    bool has_att = false;
+    bool has_att = false, cut;
 
     memset(out, 0, sizeof(*out));
     out->id = arena_strdup(a, m->uid);
@@ -172,12 +172,21 @@ p3_summary(struct store_pop3 *sp, const struct p3msg *m, struct arena *a,
     if (p3_usable(sp, err) < 0)
         return -1;
     hdr = g_string_new(NULL);
-    if (pop3_conn_top(sp->conn, m->num, hdr, LIM_POP3_HEADER, err) < 0) {
+    /* an outsized header is cut: its first LIM_POP3_HEADER bytes still
+     * name the sender and subject, as a rule */
+    if (pop3_conn_top(sp->conn, m->num, hdr, LIM_POP3_HEADER, &cut,
+                      err) < 0) {
         g_string_free(hdr, TRUE);
         if (err->kind != ERR_REFUSED)
             return -1;
         err_clear(err);
         return 0;
+    }
+    if (cut) {
+        /* no half line: the block ends with the last whole one */
+        const char *nl = g_strrstr_len(hdr->str, (gssize)hdr->len, "\n");
+
+        g_string_truncate(hdr, nl != NULL ? (gsize)(nl - hdr->str) + 1 : 0);
     }
     if (mime_msg_parse_headers(a, hdr->str, hdr->len, &env, &has_att,
                                err) < 0) {

@@ -273,6 +273,41 @@ class Freshness(unittest.TestCase):
         self.assertEqual(fresh.get(f"/message?f=INBOX&uid={q(uid)}").status,
                          404)
 
+    def test_one_outsized_header_does_not_cost_the_list(self):
+        # a header block past postern's 256 KiB cap for one TOP: that
+        # message is listed from the part kept, and so is every other one
+        bob = (ENV.mail["BOB_USER"], ENV.mail["BOB_PASS"])
+        subject = f"pop3-big-header-{int(time.time() * 1000)}"
+        filler = "".join(f"X-Filler-{i}: {'y' * 70}\r\n" for i in range(4000))
+        raw = (f"From: Dave <dave@example.net>\r\nSubject: {subject}\r\n"
+               f"Date: Mon, 1 Jul 2030 11:00:00 +0000\r\n{filler}"
+               f"\r\nbody\r\n").encode()
+        self.assertGreater(len(raw), 300 * 1024)
+        m = imaplib.IMAP4("localhost", int(ENV.mail["IMAP_PORT"]))
+        m.starttls(ssl.create_default_context(cafile=ENV.mail["CA_FILE"]))
+        m.login(*bob)
+        try:
+            m.append("INBOX", None, None, raw)
+            c = self.bob()
+            status, j = c.json("/mailbox?f=INBOX")
+            self.assertEqual(status, 200, j)
+            self.assertEqual(j["total"], imap_count(*bob))
+            big = [x for x in j["messages"] if x["subject"] == subject]
+            self.assertEqual(len(big), 1, [x["subject"] for x in j["messages"]])
+            self.assertEqual(big[0]["from"]["email"], "dave@example.net")
+            # the connection went on: the message itself opens
+            r = c.get(f"/message?f=INBOX&uid={q(big[0]['uid'])}")
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"body", c.get(
+                f"/body?f=INBOX&uid={q(big[0]['uid'])}").body)
+        finally:
+            m.select("INBOX")
+            _, d = m.search(None, "SUBJECT", f'"{subject}"')
+            for n in d[0].split():
+                m.store(n, "+FLAGS", "(\\Deleted)")
+            m.expunge()
+            m.logout()
+
     def test_an_idle_pop3_connection_is_released(self):
         def logouts():
             return sum(1 for l in dovecot_log().splitlines()

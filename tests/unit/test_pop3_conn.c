@@ -571,7 +571,7 @@ test_list_uidl_top(void **state)
     assert_string_equal(g_array_index(a, struct pop3_uidl_entry, 0).uid,
                         "whqtswO00WBw418f9t5JxYwZ");
     g_array_unref(a);
-    assert_int_equal(pop3_conn_top(c, 1, hdr, 0, &err), 0);
+    assert_int_equal(pop3_conn_top(c, 1, hdr, 0, NULL, &err), 0);
     assert_string_equal(hdr->str, "Subject: hi\r\n.dotted: yes\r\n\r\n");
     assert_int_equal(pop3_conn_dele(c, 2, &err), 0);
     assert_int_equal(pop3_conn_rset(c, &err), 0);
@@ -586,6 +586,39 @@ test_list_uidl_top(void **state)
     g_string_free(hdr, TRUE);
     assert_sent(&f, LOGIN_SENT "LIST\r\nUIDL\r\nTOP 1 0\r\nDELE 2\r\n"
                                "RSET\r\nNOOP\r\nDELE 9\r\nQUIT\r\n");
+}
+
+/* One message's header past the caller's cap: the first bytes are kept,
+ * the rest read and dropped, and the connection goes on. Without a place
+ * to say so, the cap is an error. */
+static void
+test_top_past_the_cap_keeps_the_head_and_the_connection(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT,
+        "+OK\r\nSubject: big\r\nX-A: 0123456789\r\nX-B: 0123456789\r\n"
+        "\r\n.\r\n",
+        "+OK\r\n",
+        "+OK\r\nSubject: big\r\nX-A: 0123456789\r\n\r\n.\r\n",
+    };
+    struct fake f;
+    struct pop3_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    GString *hdr = g_string_new(NULL);
+    bool cut = false;
+
+    (void)state;
+    assert_int_equal(pop3_conn_top(c, 1, hdr, 20, &cut, &err), 0);
+    assert_true(cut);
+    assert_string_equal(hdr->str, "Subject: big\r\nX-A: 0");
+    assert_int_equal(pop3_conn_noop(c, &err), 0);
+    g_string_truncate(hdr, 0);
+    assert_int_equal(pop3_conn_top(c, 1, hdr, 20, NULL, &err), -1);
+    assert_int_equal(err.kind, ERR_LIMIT);
+    err_clear(&err);
+    pop3_conn_close(&c);
+    g_string_free(hdr, TRUE);
+    assert_sent(&f, LOGIN_SENT "TOP 1 0\r\nNOOP\r\nTOP 1 0\r\n");
 }
 
 static void
@@ -1079,6 +1112,8 @@ main(void)
         cmocka_unit_test(
             test_status_line_over_the_cap_after_login_breaks_the_connection),
         cmocka_unit_test(test_list_line_over_the_cap_is_a_protocol_error),
+        cmocka_unit_test(
+            test_top_past_the_cap_keeps_the_head_and_the_connection),
         cmocka_unit_test(test_stall_in_the_middle_of_retr_is_a_timeout),
         cmocka_unit_test(
             test_hang_up_in_the_middle_of_retr_is_a_connection_error),
