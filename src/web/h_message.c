@@ -20,11 +20,24 @@
 
 /* The frame's own policy: no script at all, whatever the sanitizer let
  * through; styles inline (mail needs them); images from us, and from
- * anywhere only when the user asked for remote content. */
-#define BODY_CSP_BASE                                                        \
+ * anywhere only when the user asked for remote content. It goes in the
+ * frame's document too (a <meta>, which cannot say frame-ancestors), for
+ * the frame the message page carries inside. */
+#define BODY_CSP                                                             \
     "default-src 'none'; script-src 'none'; object-src 'none'; "            \
     "style-src 'self' 'unsafe-inline'; font-src 'none'; form-action 'none'; " \
-    "base-uri 'none'; frame-ancestors 'self'; "
+    "base-uri 'none'; "
+#define BODY_IMG_LOCAL "img-src 'self' data:"
+#define BODY_IMG_REMOTE "img-src 'self' data: http: https:; media-src 'none'"
+
+/* The message page carries the frame's document inside (srcdoc), and such
+ * a document is bound by its page's policy as well as by its own: the
+ * page allows what the frame's own policy allows of styles and images.
+ * Nothing of the page itself is inline; its script rule is the app's. */
+#define MESSAGE_PAGE_CSP                                                     \
+    "default-src 'none'; script-src 'self'; style-src 'self' "              \
+    "'unsafe-inline'; connect-src 'self'; form-action 'self'; "             \
+    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
 
 struct msg_query {
     const char *folder;
@@ -266,10 +279,11 @@ struct msg_run {
     const struct msg_query *q;
     bool want_body, mark_seen, with_headers;
     bool structure_only;       /* flags not needed: the store may remember */
-    /* the body frame: rendered by /message for the /body that follows
-     * (keep_frame), answered from there or rendered by /body (frame) */
-    bool keep_frame;
+    /* the body frame, left with the store for the next /body: for /body
+     * taken from there when kept; the message page carries it inside
+     * (frame_in_page), made with the message at hand */
     GString *frame;
+    bool frame_in_page;
     struct store_message m;
     struct mime_plan plan;
     bool plan_deferred;
@@ -300,36 +314,29 @@ msg_frame_key(const struct msg_query *q)
 /* The body frame's document around the body's safe HTML. */
 static int
 msg_frame_render(struct request *req, const struct msg_body *body,
-                 GString *out, struct err *err)
+                 bool remote, GString *out, struct err *err)
 {
     struct json_object *view = view_obj_new(req->arena);
 
     view_add_str(view, "html", body->html->str);
     view_add_str(view, "base", web_app_base_path(req->app));
     view_add_str(view, "static", req->app->static_url);
+    view_add_str(view, "csp", remote ? BODY_CSP BODY_IMG_REMOTE
+                                     : BODY_CSP BODY_IMG_LOCAL);
     return render_html(req->app->templates, "body", view, out, err);
 }
 
-/* Renders the frame into r->frame (/body) or for the store to keep
- * (/message: best effort, a failure only costs /body the work). */
+/* Renders the frame into r->frame and leaves it with the store for the
+ * next /body of the message. */
 static int
 msg_frame_make(struct request *req, struct store *st, struct msg_run *r,
                struct err *err)
 {
-    GString *f = r->frame != NULL ? r->frame : g_string_new(NULL);
-    struct err ferr = {0};
-    int rc = msg_frame_render(req, &r->body, f, &ferr);
-
-    if (rc == 0)
-        store_keep_derived(st, r->q->folder, r->q->uid, msg_frame_key(r->q),
-                           f->str, f->len);
-    if (r->frame == NULL) {
-        g_string_free(f, TRUE);
-        return 0;
-    }
-    if (rc < 0)
-        err_set(err, ferr.kind, "%s", ferr.msg);
-    return rc;
+    if (msg_frame_render(req, &r->body, r->q->remote, r->frame, err) < 0)
+        return -1;
+    store_keep_derived(st, r->q->folder, r->q->uid, msg_frame_key(r->q),
+                       r->frame->str, r->frame->len);
+    return 0;
 }
 
 static int
@@ -345,7 +352,7 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
     r->body.html = html;
     r->body.inline_images = inline_images;
     g_string_truncate(html, 0);
-    if (r->frame != NULL) {
+    if (r->frame != NULL && !r->frame_in_page) {
         GBytes *kept;
 
         g_string_truncate(r->frame, 0);
@@ -380,8 +387,7 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
     if (r->want_body &&
         msg_body_build(req, st, r->q, &r->m, &r->plan, &r->body, err) < 0)
         return -1;
-    if ((r->keep_frame || r->frame != NULL) &&
-        msg_frame_make(req, st, r, err) < 0)
+    if (r->frame != NULL && msg_frame_make(req, st, r, err) < 0)
         return -1;
     /* DESIGN §5: viewing sets \Seen (the fetches above only peeked) */
     if (r->mark_seen && !r->m.seen && store_has_cap(st, STORE_CAP_FLAGS)) {
@@ -418,10 +424,16 @@ h_message(struct request *req, struct response *resp, struct err *err)
     r->want_body = true;
     r->mark_seen = true;
     r->with_headers = q->all_headers;
-    /* a browser asks for the frame next: it is made now, with the
-     * message at hand, and /body answers from it */
-    r->keep_frame = !request_wants_json(req);
-    r->body.inline_images = r->keep_frame;
+    /* a browser gets the frame inside the page (srcdoc), its small images
+     * inside the frame: one request shows the message, where the frame's
+     * own URL took a second round trip (it stays, for browsers without
+     * srcdoc, answered from what is kept here) */
+    r->frame_in_page = !request_wants_json(req);
+    r->body.inline_images = r->frame_in_page;
+    if (r->frame_in_page) {
+        r->frame = g_string_new(NULL);
+        arena_defer(req->arena, msg_gstring_free, r->frame);
+    }
     if (msg_load(req, r, err) < 0)
         return -1;
     view = view_message(req->arena, web_app_base_path(req->app), &r->m,
@@ -430,6 +442,12 @@ h_message(struct request *req, struct response *resp, struct err *err)
                         q->all_headers, r->body.embeds, r->body.n_embeds);
     view_add_str(view, "user", session_user(req->session));
     view_add_str(view, "csrf", session_csrf_token(req->session));
+    if (r->frame_in_page) {
+        view_add_str(view, "frame_doc", r->frame->str);
+        response_set_header(resp, req->arena, "Content-Security-Policy",
+                            q->remote ? MESSAGE_PAGE_CSP BODY_IMG_REMOTE
+                                      : MESSAGE_PAGE_CSP BODY_IMG_LOCAL);
+    }
     return page_render(req, resp, "message", view, err);
 }
 
@@ -451,10 +469,9 @@ h_body(struct request *req, struct response *resp, struct err *err)
     response_set_header(resp, req->arena, "Content-Type",
                         "text/html; charset=utf-8");
     response_set_header(resp, req->arena, "Content-Security-Policy",
-                        q->remote ? BODY_CSP_BASE
-                                   "img-src 'self' data: http: https:; "
-                                   "media-src 'none'"
-                                 : BODY_CSP_BASE "img-src 'self' data:");
+                        q->remote
+                            ? BODY_CSP "frame-ancestors 'self'; " BODY_IMG_REMOTE
+                            : BODY_CSP "frame-ancestors 'self'; " BODY_IMG_LOCAL);
     response_set_header(resp, req->arena, "X-Frame-Options", "SAMEORIGIN");
     return 0;
 }

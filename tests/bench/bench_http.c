@@ -384,6 +384,43 @@ get_mailbox(struct conn *c, unsigned page)
 
 /* What a browser fetches to show one message: the page, its body frame,
  * and every image the frame's HTML points at in postern (/part?...). */
+/* The document of a srcdoc attribute starting at p (after the quote),
+ * its entities undone as a browser does: a new string. */
+static char *
+srcdoc_text(const char *p)
+{
+    static const struct { const char *ent; char c; } ents[] = {
+        {"&quot;", '"'}, {"&#39;", '\''}, {"&lt;", '<'}, {"&gt;", '>'},
+        {"&amp;", '&'},
+    };
+    const char *end = strchr(p, '"');
+    char *out = malloc(end != NULL ? (size_t)(end - p) + 1 : 1), *o = out;
+
+    if (out == NULL)
+        abort();
+    while (end != NULL && p < end) {
+        size_t i;
+
+        if (*p != '&') {
+            *o++ = *p++;
+            continue;
+        }
+        for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+            size_t n = strlen(ents[i].ent);
+
+            if (strncmp(p, ents[i].ent, n) == 0) {
+                *o++ = ents[i].c;
+                p += n;
+                break;
+            }
+        }
+        if (i == sizeof(ents) / sizeof(ents[0]))
+            *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
 static int
 view_message(struct conn *c, unsigned *images_out)
 {
@@ -396,11 +433,20 @@ view_message(struct conn *c, unsigned *images_out)
     snprintf(path, sizeof(path), "/message?f=INBOX&uid=%u", O.uid);
     if (get_ok(c, path, &r) < 0)
         goto out;
-    free(r.body);
-    r.body = NULL;
-    snprintf(path, sizeof(path), "/body?f=INBOX&uid=%u", O.uid);
-    if (get_ok(c, path, &r) < 0)
-        goto out;
+    /* as a browser: the frame the page carries inside (srcdoc), else the
+     * frame's own URL */
+    if (r.body != NULL && (p = strstr(r.body, "srcdoc=\"")) != NULL) {
+        char *doc = srcdoc_text(p + 8);
+
+        free(r.body);
+        r.body = doc;
+    } else {
+        free(r.body);
+        r.body = NULL;
+        snprintf(path, sizeof(path), "/body?f=INBOX&uid=%u", O.uid);
+        if (get_ok(c, path, &r) < 0)
+            goto out;
+    }
     for (p = r.body; (p = strstr(p, "src=\"/part?")) != NULL; p += 5) {
         const char *sec = strstr(p, "part=");
         const char *end = strchr(p + 5, '"');

@@ -99,10 +99,14 @@ async function searchUntil(s, q, n) {
     throw new Error(`searching the inbox for "${q}" never found ${n} messages`);
 }
 
-// The frame with the message body, loaded.
-function bodyFrame(page) {
-    const f = page.frames().find((fr) => /\/body\?/.test(fr.url()));
-    assert(f, 'the message page has its body frame');
+// The frame with the message body, loaded. The page carries it inside
+// (srcdoc): the browser asks for no /body of its own.
+async function bodyFrame(page) {
+    const el = await page.$('iframe.body');
+    assert(el, 'the message page has its body frame');
+    const f = await el.contentFrame();
+    assert(f, 'the body frame has a document');
+    assertEq(f.url(), 'about:srcdoc', 'the body frame comes with the page');
     return f;
 }
 
@@ -252,14 +256,14 @@ async function htmlMessage(s) {
     await openBySubject(s, 'Your June newsletter');
     const notice = page.locator('p.notice', { hasText: 'blocked' });
     assertEq(await notice.count(), 1, 'the page says remote content is blocked');
-    const srcs = await bodyFrame(page).evaluate(() =>
+    const srcs = await (await bodyFrame(page)).evaluate(() =>
         [...document.images].map((i) => i.getAttribute('src') || ''));
     assert(!srcs.some((x) => /^https?:/.test(x)),
            `no remote image in the frame: ${srcs}`);
     await s.check('html-blocked');   // and nothing left the origin
     await nav(page, /remote=1/, () =>
         notice.locator('a', { hasText: 'Show remote content' }).click());
-    const imgs = await bodyFrame(page).evaluate(() =>
+    const imgs = await (await bodyFrame(page)).evaluate(() =>
         [...document.images].map((i) => ({ src: i.src, w: i.naturalWidth,
                                            done: i.complete })));
     const banner = imgs.find((i) => i.src === 'http://images.shop.example/banner-june.png');
@@ -274,7 +278,7 @@ async function plainMessage(s, env) {
     await openBySubject(s, 'Lunch on Thursday?');
     const [seed] = serverHas(env, 'X-Postern-Seed', 'core-plain-ascii');
     const line = seed.text.split('\n').find((l) => l.trim().length > 10).trim();
-    const shown = await bodyFrame(page).evaluate(() => document.body.innerText);
+    const shown = await (await bodyFrame(page)).evaluate(() => document.body.innerText);
     assert(shown.includes(line), `the frame shows "${line}"`);
     assert((await text(page, 'dl.hdrs')).includes(seed.from.replace(/ <.*/, '')),
            'the sender is shown');

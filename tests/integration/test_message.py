@@ -1399,6 +1399,45 @@ class RemoteContent(MessageCase):
                          ["remote_content_blocked"])
 
 
+class FrameInPage(MessageCase):
+    def test_the_page_carries_the_frame_with_its_own_policy(self):
+        # a browser shows a message from one request: the frame's document
+        # is inside the page (srcdoc), the same as /body's, and keeps its
+        # own no-script policy; the page's policy, which binds the frame
+        # too, allows its styles and images and no more script than any
+        for name, opts in (("related-cid", {}), ("hostile-html", {}),
+                           ("remote-image", {}), ("remote-image",
+                                                  {"remote": 1})):
+            what = f"{name} {opts}"
+            doc, r = self.get_page(name, **opts)
+            frame = self.body_frame(doc)
+            self.assertIn("srcdoc", frame, what)
+            inner = frame["srcdoc"]
+            _, body = self.get_body(name, **opts)
+            self.assertEqual(inner, body, what)
+            self.assertSafeHtml(inner, f"{what} srcdoc", document=True)
+            for marker in HOSTILE_MARKERS:
+                self.assertNotIn(marker, inner, what)
+            metas = [a for t, a in Doc(inner).tags if t == "meta" and
+                     a.get("http-equiv", "").lower() ==
+                     "content-security-policy"]
+            self.assertEqual(len(metas), 1, what)
+            own = csp_directives(metas[0]["content"])
+            self.assertEqual(own.get("script-src"), ["'none'"], what)
+            self.assertEqual(own.get("default-src"), ["'none'"], what)
+            self.assertEqual(own.get("form-action"), ["'none'"], what)
+            page = csp_directives(r.header("content-security-policy"))
+            self.assertEqual(page.get("script-src"), ["'self'"], what)
+            self.assertEqual(page.get("default-src"), ["'none'"], what)
+            self.assertEqual(page.get("frame-ancestors"), ["'none'"], what)
+            remote = bool(opts.get("remote"))
+            self.assertEqual("http:" in page.get("img-src", []), remote, what)
+            self.assertEqual("http:" in own.get("img-src", []), remote, what)
+        # what JSON clients get has no frame, and the page policy of any
+        # other page is unchanged
+        self.assertNotIn("frame_doc", message_json("related-cid"))
+
+
 class Hostile(MessageCase):
     def test_no_marker_survives_in_body_html(self):
         j = message_json("hostile-html")
