@@ -100,6 +100,26 @@ def metric(port, name):
     raise RuntimeError("no metric %s" % name)
 
 
+def pin_tree(pid, cpus):
+    """Moves pid, its threads and its descendants to cpus (children forked
+    later inherit it)."""
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for tid in os.listdir("/proc/%d/task" % p):
+            os.sched_setaffinity(int(tid), cpus)
+            try:
+                with open("/proc/%d/task/%s/children" % (p, tid)) as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+
+
+def read_pid(path):
+    with open(path) as f:
+        return int(f.read().split()[0])
+
+
 def cmd_out(argv):
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=10)
@@ -133,6 +153,20 @@ class Bench:
         self.results = {}      # (front, kind) -> dict
         self.failures = []     # (front, kind, what)
         self.notes = []
+        # Dovecot on CPU 0, what talks to it (postern, nginx, the load
+        # generators, the floor's client) on the others: see README.md
+        n = os.cpu_count() or 1
+        self.app_cpus = set(range(1, n)) if a.pin and n >= 2 else None
+
+    def to_app_cpus(self):
+        if self.app_cpus is not None:
+            os.sched_setaffinity(0, self.app_cpus)
+
+    def placement(self):
+        if self.app_cpus is None:
+            return "the scheduler's (--no-pin, or one CPU)"
+        return ("Dovecot on CPU 0; postern, nginx, the load generator and the "
+                "floor's client on CPU %s" % ",".join(map(str, sorted(self.app_cpus))))
 
     # ---- servers ----
     def start(self):
@@ -145,6 +179,9 @@ class Bench:
                         "--big-attachment", str(self.a.attachment)],
                        check=True, cwd=ROOT, stdout=sys.stdout if not self.a.smoke else subprocess.DEVNULL)
         self.mail = read_env(os.path.join(self.mail_dir, "env.sh"))
+        if self.app_cpus is not None:
+            pin_tree(read_pid(os.path.join(self.mail_dir, "dovecot", "run", "master.pid")),
+                     {0})
         self.imap_port = int(self.mail["IMAP_PORT"])
         self.user, self.password = self.mail["ALICE_USER"], self.mail["ALICE_PASS"]
         man = json.load(open(self.mail["SEED_MANIFEST"]))
@@ -170,6 +207,8 @@ class Bench:
                         str(NGINX_PORT), "--fcgi", "127.0.0.1:%d" % FCGI_PORT],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         wait_port(NGINX_PORT)
+        if self.app_cpus is not None:
+            pin_tree(read_pid(os.path.join(self.nginx_dir, "nginx.pid")), self.app_cpus)
 
     def find_sections(self):
         """Which parts the HTML message shows (the HTML alternative, the
@@ -217,7 +256,7 @@ smtp_tls = none
     def spawn(self, name, argv):
         logf = open(os.path.join(self.work, name + ".log"), "wb")
         p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, cwd=ROOT,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=self.to_app_cpus)
         p.logf = logf
         self.procs.append(p)
         return p
@@ -248,7 +287,8 @@ smtp_tls = none
     def tool(self, front, kind, argv):
         """Runs one bench tool; returns {name: result dict} and records
         failures (a failed request, a failed setup step, a crash)."""
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=3600,
+                           preexec_fn=self.to_app_cpus)
         out = {}
         for line in p.stdout.splitlines():
             f = line.split()
@@ -498,6 +538,7 @@ smtp_tls = none
                                   " (smoke: not a measurement)" if self.a.smoke else ""),
                "",
                "- machine: %d CPUs (`nproc`), %s" % (os.cpu_count(), cpu),
+               "- placement: %s" % self.placement(),
                "- load average (1/5/15 min): %s before, %s after" % (load_before, load_after),
                "- versions: %s, Dovecot %s, %s, libmicrohttpd %s" % (
                    cmd_out([POSTERN, "--version"]), cmd_out(["dovecot", "--version"]),
@@ -550,6 +591,8 @@ def main():
     ap.add_argument("--mem-downloads", type=int, default=5)
     ap.add_argument("--mem-pool-idle", type=int, default=2,
                     help="pool_idle of the memory run (s)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="leave CPU placement to the scheduler (see README.md)")
     ap.add_argument("--out", help="RESULTS.md to update (default: tests/bench/RESULTS.md, "
                     "or build/bench-smoke/RESULTS.md with --smoke)")
     a = ap.parse_args()
