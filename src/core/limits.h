@@ -49,6 +49,7 @@
  * for); larger ones stay links to /part */
 #define LIM_INLINE_IMAGE (64u * 1024)         /* one image, encoded */
 #define LIM_INLINE_IMAGES (256u * 1024)       /* data: bytes per frame */
+#define LIM_SRCDOC (1024u * 1024)             /* a frame carried in its page */
 
 /* From templates and view models */
 #define LIM_TEMPLATE_DEPTH 16u              /* nested partials */

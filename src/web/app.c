@@ -21,9 +21,7 @@
 /* DESIGN §3: no inline script anywhere; the message frame (issue 4) gets a
  * stricter policy of its own. */
 static const char app_csp[] =
-    "default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+    WEB_CSP_SCRIPT "style-src 'self'; img-src 'self' data:; " WEB_CSP_REST;
 
 static struct store *
 web_app_pool_open(void *ctx, const struct store_login *login, struct err *err)

@@ -18,6 +18,14 @@ struct pool;
 struct pool_reaper;
 struct throttle;
 
+/* DESIGN §3's policy (no inline script; app.c sends it), in parts around
+ * its style and image sources, for a page that must allow more of those
+ * (the message page, which carries the body frame inside). */
+#define WEB_CSP_SCRIPT "default-src 'none'; script-src 'self'; "
+#define WEB_CSP_REST                                                         \
+    "connect-src 'self'; form-action 'self'; frame-src 'self'; "            \
+    "frame-ancestors 'none'; base-uri 'none'"
+
 struct web_app {
     const struct cfg *cfg;          /* owned by main() */
     struct render_set *templates;

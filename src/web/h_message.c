@@ -32,12 +32,13 @@
 
 /* The message page carries the frame's document inside (srcdoc), and such
  * a document is bound by its page's policy as well as by its own: the
- * page allows what the frame's own policy allows of styles and images.
- * Nothing of the page itself is inline; its script rule is the app's. */
+ * page allows the inline styles mail needs (nothing of the page itself is
+ * inline). Not remote images: with inline styles they would let a slip in
+ * the page's escaping send its CSRF token out through a CSS selector, so
+ * a message shown with remote content keeps its frame at /body. */
 #define MESSAGE_PAGE_CSP                                                     \
-    "default-src 'none'; script-src 'self'; style-src 'self' "              \
-    "'unsafe-inline'; connect-src 'self'; form-action 'self'; "             \
-    "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    WEB_CSP_SCRIPT "style-src 'self' 'unsafe-inline'; " BODY_IMG_LOCAL "; "  \
+    WEB_CSP_REST
 
 struct msg_query {
     const char *folder;
@@ -279,11 +280,11 @@ struct msg_run {
     const struct msg_query *q;
     bool want_body, mark_seen, with_headers;
     bool structure_only;       /* flags not needed: the store may remember */
-    /* the body frame, left with the store for the next /body: for /body
-     * taken from there when kept; the message page carries it inside
-     * (frame_in_page), made with the message at hand */
+    /* the body frame, when one is made: the one the message page carries
+     * inside (frame_in_page), else one left with the store for the /body
+     * that follows; /body takes a kept one when there is (frame_kept_ok) */
     GString *frame;
-    bool frame_in_page;
+    bool frame_in_page, frame_kept_ok;
     struct store_message m;
     struct mime_plan plan;
     bool plan_deferred;
@@ -326,16 +327,20 @@ msg_frame_render(struct request *req, const struct msg_body *body,
     return render_html(req->app->templates, "body", view, out, err);
 }
 
-/* Renders the frame into r->frame and leaves it with the store for the
- * next /body of the message. */
+/* Renders the frame into r->frame; /body's, or the one made for the /body
+ * that follows, is left with the store for that request. */
 static int
 msg_frame_make(struct request *req, struct store *st, struct msg_run *r,
                struct err *err)
 {
     if (msg_frame_render(req, &r->body, r->q->remote, r->frame, err) < 0)
         return -1;
-    store_keep_derived(st, r->q->folder, r->q->uid, msg_frame_key(r->q),
-                       r->frame->str, r->frame->len);
+    /* a larger one is linked from the page, not carried in it */
+    if (r->frame_in_page && r->frame->len > LIM_SRCDOC)
+        r->frame_in_page = false;
+    if (!r->frame_in_page)
+        store_keep_derived(st, r->q->folder, r->q->uid, msg_frame_key(r->q),
+                           r->frame->str, r->frame->len);
     return 0;
 }
 
@@ -352,10 +357,11 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
     r->body.html = html;
     r->body.inline_images = inline_images;
     g_string_truncate(html, 0);
-    if (r->frame != NULL && !r->frame_in_page) {
+    if (r->frame != NULL)
+        g_string_truncate(r->frame, 0);
+    if (r->frame != NULL && r->frame_kept_ok) {
         GBytes *kept;
 
-        g_string_truncate(r->frame, 0);
         kept = store_derived(st, r->q->folder, r->q->uid,
                              msg_frame_key(r->q));
         if (kept != NULL) {
@@ -424,31 +430,37 @@ h_message(struct request *req, struct response *resp, struct err *err)
     r->want_body = true;
     r->mark_seen = true;
     r->with_headers = q->all_headers;
-    /* a browser gets the frame inside the page (srcdoc), its small images
+    /* A browser gets the frame inside the page (srcdoc), its small images
      * inside the frame: one request shows the message, where the frame's
-     * own URL took a second round trip (it stays, for browsers without
-     * srcdoc, answered from what is kept here) */
-    r->frame_in_page = !request_wants_json(req);
-    r->body.inline_images = r->frame_in_page;
-    if (r->frame_in_page) {
+     * own URL took a second round trip (browsers without srcdoc load it;
+     * /body makes it again from the parts the store remembers). Not when
+     * remote content is shown (MESSAGE_PAGE_CSP), nor past LIM_SRCDOC: the
+     * frame is then made now for the /body that follows. */
+    if (!request_wants_json(req)) {
+        r->frame_in_page = !q->remote;
+        r->body.inline_images = true;
         r->frame = g_string_new(NULL);
         arena_defer(req->arena, msg_gstring_free, r->frame);
     }
     if (msg_load(req, r, err) < 0)
         return -1;
+    /* the body's HTML by itself is the JSON's; the page shows the frame */
     view = view_message(req->arena, web_app_base_path(req->app), &r->m,
-                        &r->plan, r->body.html->str, r->body.is_html,
+                        &r->plan,
+                        r->frame != NULL ? "" : r->body.html->str,
+                        r->body.is_html,
                         r->body.remote_blocked, q->plain, q->remote,
                         q->all_headers, r->body.embeds, r->body.n_embeds);
     view_add_str(view, "user", session_user(req->session));
     view_add_str(view, "csrf", session_csrf_token(req->session));
-    if (r->frame_in_page) {
+    if (r->frame_in_page)
         view_add_str(view, "frame_doc", r->frame->str);
+    if (page_render(req, resp, "message", view, err) < 0)
+        return -1;
+    if (r->frame_in_page)
         response_set_header(resp, req->arena, "Content-Security-Policy",
-                            q->remote ? MESSAGE_PAGE_CSP BODY_IMG_REMOTE
-                                      : MESSAGE_PAGE_CSP BODY_IMG_LOCAL);
-    }
-    return page_render(req, resp, "message", view, err);
+                            MESSAGE_PAGE_CSP);
+    return 0;
 }
 
 int
@@ -464,6 +476,7 @@ h_body(struct request *req, struct response *resp, struct err *err)
      * same response (the JSON keeps /part links) */
     r->body.inline_images = true;
     r->frame = resp->body;
+    r->frame_kept_ok = true;
     if (msg_query_parse(req, q, err) < 0 || msg_load(req, r, err) < 0)
         return -1;
     response_set_header(resp, req->arena, "Content-Type",

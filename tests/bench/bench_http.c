@@ -382,8 +382,6 @@ get_mailbox(struct conn *c, unsigned page)
     return rc;
 }
 
-/* What a browser fetches to show one message: the page, its body frame,
- * and every image the frame's HTML points at in postern (/part?...). */
 /* The document of a srcdoc attribute starting at p (after the quote),
  * its entities undone as a browser does: a new string. */
 static char *
@@ -421,6 +419,9 @@ srcdoc_text(const char *p)
     return out;
 }
 
+/* What a browser fetches to show one message: the page, its body frame
+ * (carried in the page or fetched), and every image the frame's HTML
+ * points at in postern (/part?...). */
 static int
 view_message(struct conn *c, unsigned *images_out)
 {

@@ -100,13 +100,18 @@ async function searchUntil(s, q, n) {
 }
 
 // The frame with the message body, loaded. The page carries it inside
-// (srcdoc): the browser asks for no /body of its own.
-async function bodyFrame(page) {
+// (srcdoc: the browser asks for no /body of its own), except when the
+// message is shown with its remote content.
+async function bodyFrame(page, inPage = true) {
     const el = await page.$('iframe.body');
     assert(el, 'the message page has its body frame');
     const f = await el.contentFrame();
     assert(f, 'the body frame has a document');
-    assertEq(f.url(), 'about:srcdoc', 'the body frame comes with the page');
+    if (inPage)
+        assertEq(f.url(), 'about:srcdoc', 'the body frame comes with the page');
+    else
+        assert(/\/body\?.*remote=1/.test(f.url()),
+               `the body frame is loaded from /body: ${f.url()}`);
     return f;
 }
 
@@ -263,7 +268,7 @@ async function htmlMessage(s) {
     await s.check('html-blocked');   // and nothing left the origin
     await nav(page, /remote=1/, () =>
         notice.locator('a', { hasText: 'Show remote content' }).click());
-    const imgs = await (await bodyFrame(page)).evaluate(() =>
+    const imgs = await (await bodyFrame(page, false)).evaluate(() =>
         [...document.images].map((i) => ({ src: i.src, w: i.naturalWidth,
                                            done: i.complete })));
     const banner = imgs.find((i) => i.src === 'http://images.shop.example/banner-june.png');

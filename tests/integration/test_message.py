@@ -1400,42 +1400,100 @@ class RemoteContent(MessageCase):
 
 
 class FrameInPage(MessageCase):
+    def frame_policy(self, inner, what):
+        metas = [a for t, a in Doc(inner).tags if t == "meta" and
+                 a.get("http-equiv", "").lower() == "content-security-policy"]
+        self.assertEqual(len(metas), 1, what)
+        return csp_directives(metas[0]["content"])
+
     def test_the_page_carries_the_frame_with_its_own_policy(self):
         # a browser shows a message from one request: the frame's document
         # is inside the page (srcdoc), the same as /body's, and keeps its
         # own no-script policy; the page's policy, which binds the frame
-        # too, allows its styles and images and no more script than any
-        for name, opts in (("related-cid", {}), ("hostile-html", {}),
-                           ("remote-image", {}), ("remote-image",
-                                                  {"remote": 1})):
-            what = f"{name} {opts}"
-            doc, r = self.get_page(name, **opts)
+        # too, allows its styles and no more script or images than any page
+        for name in ("related-cid", "hostile-html", "remote-image",
+                     "plain-ascii"):
+            doc, r = self.get_page(name)
             frame = self.body_frame(doc)
-            self.assertIn("srcdoc", frame, what)
+            self.assertIn("srcdoc", frame, name)
             inner = frame["srcdoc"]
-            _, body = self.get_body(name, **opts)
-            self.assertEqual(inner, body, what)
-            self.assertSafeHtml(inner, f"{what} srcdoc", document=True)
+            _, body = self.get_body(name)
+            self.assertEqual(inner, body, name)
+            self.assertSafeHtml(inner, f"{name} srcdoc", document=True)
             for marker in HOSTILE_MARKERS:
-                self.assertNotIn(marker, inner, what)
-            metas = [a for t, a in Doc(inner).tags if t == "meta" and
-                     a.get("http-equiv", "").lower() ==
-                     "content-security-policy"]
-            self.assertEqual(len(metas), 1, what)
-            own = csp_directives(metas[0]["content"])
-            self.assertEqual(own.get("script-src"), ["'none'"], what)
-            self.assertEqual(own.get("default-src"), ["'none'"], what)
-            self.assertEqual(own.get("form-action"), ["'none'"], what)
+                self.assertNotIn(marker, inner, name)
+            own = self.frame_policy(inner, name)
+            self.assertEqual(own.get("script-src"), ["'none'"], name)
+            self.assertEqual(own.get("default-src"), ["'none'"], name)
+            self.assertEqual(own.get("form-action"), ["'none'"], name)
+            self.assertNotIn("http:", own.get("img-src", []), name)
             page = csp_directives(r.header("content-security-policy"))
-            self.assertEqual(page.get("script-src"), ["'self'"], what)
-            self.assertEqual(page.get("default-src"), ["'none'"], what)
-            self.assertEqual(page.get("frame-ancestors"), ["'none'"], what)
-            remote = bool(opts.get("remote"))
-            self.assertEqual("http:" in page.get("img-src", []), remote, what)
-            self.assertEqual("http:" in own.get("img-src", []), remote, what)
-        # what JSON clients get has no frame, and the page policy of any
-        # other page is unchanged
-        self.assertNotIn("frame_doc", message_json("related-cid"))
+            self.assertEqual(page.get("script-src"), ["'self'"], name)
+            self.assertEqual(page.get("default-src"), ["'none'"], name)
+            self.assertEqual(page.get("frame-ancestors"), ["'none'"], name)
+            self.assertEqual(page.get("img-src"), ["'self'", "data:"], name)
+        # JSON clients get the body by itself, no frame
+        j = message_json("related-cid")
+        self.assertNotIn("frame_doc", j)
+        self.assertIn("<img", j["body"]["html"])
+
+    def test_remote_content_keeps_its_frame_out_of_the_page(self):
+        # remote images beside the page's inline styles would let a slip
+        # in the page's escaping carry its CSRF token out: with remote
+        # content shown the frame is /body's, and the page's policy is the
+        # app's
+        doc, r = self.get_page("remote-image", remote=1)
+        frame = self.body_frame(doc)
+        self.assertNotIn("srcdoc", frame)
+        page = csp_directives(r.header("content-security-policy"))
+        self.assertEqual(page.get("style-src"), ["'self'"])
+        self.assertNotIn("http:", page.get("img-src", []))
+        rb = client().get(local(frame["src"]))
+        self.assertEqual(rb.status, 200)
+        self.assertBodyCsp(rb, frame["src"])
+        own = self.frame_policy(rb.body.decode(), "remote /body")
+        self.assertIn("http:", own.get("img-src", []))
+        self.assertIn("http://tracker.invalid/p.gif",
+                      [i.get("src") for i in Doc(rb.body.decode()).all("img")])
+
+    def test_a_frame_past_the_cap_is_linked_not_carried(self):
+        # past 1 MiB the page links to the frame (the page would hold it
+        # twice over, escaped); /body then answers it whole
+        html = "".join(f"<p>line {i} of a long report</p>" for i in range(40000))
+        msg = EmailMessage()
+        msg["From"] = "x@example.org"
+        msg["Subject"] = "long html"
+        msg["X-Postern-Test"] = "srcdoc-cap"
+        msg.set_content("text")
+        msg.add_alternative(f"<html><body>{html}<p>ENDMARK</p></body></html>",
+                            subtype="html")
+        self.assertGreater(len(html), 1024 * 1024)
+        m = imap_connect()
+        try:
+            imap_check(m.append("INBOX", None, None,
+                                msg.as_bytes(policy=email.policy.SMTP)),
+                       "APPEND")
+            imap_check(m.select("INBOX"), "SELECT")
+            uid = imap_check(m.uid("SEARCH", "HEADER", "X-Postern-Test",
+                                   "srcdoc-cap"), "SEARCH")[0].split()[-1]
+            c = client()
+            r = c.get(f"/message?f=INBOX&uid={uid.decode()}")
+            self.assertEqual(r.status, 200)
+            self.assertLess(len(r.body), 64 * 1024)
+            frame = self.body_frame(Doc(r.body.decode()))
+            self.assertNotIn("srcdoc", frame)
+            self.assertEqual(csp_directives(r.header(
+                "content-security-policy")).get("style-src"), ["'self'"])
+            rb = c.get(local(frame["src"]))
+            self.assertEqual(rb.status, 200)
+            self.assertIn(b"ENDMARK", rb.body)
+        finally:
+            found = m.uid("SEARCH", "HEADER", "X-Postern-Test",
+                          "srcdoc-cap")[1][0].split()
+            for u in found:
+                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+                m.uid("EXPUNGE", u)
+            m.logout()
 
 
 class Hostile(MessageCase):
