@@ -21,6 +21,12 @@ STARTTLS_MODES = ("starttls-bad", "starttls-no", "starttls-omitted",
 AFTER_LOGIN_MODES = ("literal", "endless", "deep", "garbage",
                      "stall-literal", "disconnect")
 
+# "client-first": the greeting waits for the client's first bytes. A TLS
+# client speaks first and gives up at the greeting; written before its
+# ClientHello was read, the greeting made it close with that unread, the
+# reset dropped the ClientHello from this side's buffer, and nothing was
+# recorded.
+
 # Commands answered normally in every mode once logged in (the pool pings
 # with NOOP; capability checks are not what is being tested).
 _HARMLESS = {"NOOP", "CAPABILITY", "LOGOUT", "ENABLE", "ID"}
@@ -142,6 +148,12 @@ class _Session:
         if mode in GREETING_MODES:
             self.misbehave(mode[len("greet-"):], b"*")
             return
+        if mode == "client-first":
+            b = self.c.recv(65536)
+            if not b:
+                return
+            self.rec += b
+            self.buf += b
         caps = b"IMAP4rev1"
         if mode in STARTTLS_MODES and mode != "starttls-omitted":
             caps += b" STARTTLS"

@@ -70,6 +70,7 @@ class Ssrf(unittest.TestCase):
         self.assertEqual(TRAP.transcripts, [])
 
     def test_a_listed_host_gets_through_and_still_needs_tls(self):
+        LISTED.mode = "client-first"
         r = self.login(f"127.0.0.3:{TRAP_PORT}")
         # the trap speaks no TLS: the handshake fails, a 502
         self.assertEqual(r.status, 502, r.body[:300])
