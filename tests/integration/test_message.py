@@ -8,6 +8,7 @@ broken MIME, \\Seen, and streaming. INBOX is left untouched."""
 
 import base64
 import binascii
+import contextlib
 import datetime
 import email
 import email.policy
@@ -244,6 +245,26 @@ def imap_check(result, what):
     if typ != "OK":
         raise RuntimeError(f"IMAP {what}: {typ} {data!r}")
     return data
+
+
+@contextlib.contextmanager
+def in_inbox(msg):
+    """msg (with an X-Postern-Test header) APPENDed to alice's INBOX for
+    the block, as its UID; deleted after."""
+    tag = msg["X-Postern-Test"]
+    m = imap_connect()
+    try:
+        imap_check(m.append("INBOX", None, None,
+                            msg.as_bytes(policy=email.policy.SMTP)), "APPEND")
+        imap_check(m.select("INBOX"), "SELECT")
+        yield imap_check(m.uid("SEARCH", "HEADER", "X-Postern-Test", tag),
+                         "SEARCH")[0].split()[-1].decode()
+    finally:
+        found = m.uid("SEARCH", "HEADER", "X-Postern-Test", tag)[1][0].split()
+        for u in found:
+            m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
+            m.uid("EXPUNGE", u)
+        m.logout()
 
 
 def imap_literal(data):
@@ -1162,15 +1183,8 @@ class InlineImages(MessageCase):
             rel.add_related(data, maintype="image", subtype="png",
                             cid=f"<s{i}@x>")
         rel.add_related(big, maintype="image", subtype="png", cid="<big@x>")
-        m = imap_connect()
-        try:
-            imap_check(m.append("INBOX", None, None,
-                                msg.as_bytes(policy=email.policy.SMTP)),
-                       "APPEND")
-            imap_check(m.select("INBOX"), "SELECT")
-            uid = imap_check(m.uid("SEARCH", "HEADER", "X-Postern-Test",
-                                   "inline-budget"), "SEARCH")[0].split()[-1]
-            r = client().get(f"/body?f=INBOX&uid={uid.decode()}")
+        with in_inbox(msg) as uid:
+            r = client().get(f"/body?f=INBOX&uid={uid}")
             self.assertEqual(r.status, 200)
             srcs = [i["src"] for i in Doc(r.body.decode()).all("img")]
             self.assertEqual(len(srcs), 7, srcs)
@@ -1186,13 +1200,6 @@ class InlineImages(MessageCase):
                                     (i, src[:80]))
                     got = client().get(local(src)).body
                 self.assertEqual(got, want[i], i)
-        finally:
-            found = m.uid("SEARCH", "HEADER", "X-Postern-Test",
-                          "inline-budget")[1][0].split()
-            for u in found:
-                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
-                m.uid("EXPUNGE", u)
-            m.logout()
 
 
 class Attachments(MessageCase):
@@ -1468,16 +1475,9 @@ class FrameInPage(MessageCase):
         msg.add_alternative(f"<html><body>{html}<p>ENDMARK</p></body></html>",
                             subtype="html")
         self.assertGreater(len(html), 1024 * 1024)
-        m = imap_connect()
-        try:
-            imap_check(m.append("INBOX", None, None,
-                                msg.as_bytes(policy=email.policy.SMTP)),
-                       "APPEND")
-            imap_check(m.select("INBOX"), "SELECT")
-            uid = imap_check(m.uid("SEARCH", "HEADER", "X-Postern-Test",
-                                   "srcdoc-cap"), "SEARCH")[0].split()[-1]
+        with in_inbox(msg) as uid:
             c = client()
-            r = c.get(f"/message?f=INBOX&uid={uid.decode()}")
+            r = c.get(f"/message?f=INBOX&uid={uid}")
             self.assertEqual(r.status, 200)
             self.assertLess(len(r.body), 64 * 1024)
             frame = self.body_frame(Doc(r.body.decode()))
@@ -1487,13 +1487,6 @@ class FrameInPage(MessageCase):
             rb = c.get(local(frame["src"]))
             self.assertEqual(rb.status, 200)
             self.assertIn(b"ENDMARK", rb.body)
-        finally:
-            found = m.uid("SEARCH", "HEADER", "X-Postern-Test",
-                          "srcdoc-cap")[1][0].split()
-            for u in found:
-                m.uid("STORE", u, "+FLAGS", "(\\Deleted)")
-                m.uid("EXPUNGE", u)
-            m.logout()
 
 
 class Hostile(MessageCase):
