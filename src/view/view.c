@@ -30,10 +30,15 @@ view_obj_new(struct arena *a)
 }
 
 void
+view_add(struct json_object *o, const char *key, struct json_object *v)
+{
+    json_object_object_add_ex(o, key, v, JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+void
 view_add_str(struct json_object *o, const char *key, const char *s)
 {
-    json_object_object_add(o, key,
-                           s != NULL ? json_object_new_string(s) : NULL);
+    view_add(o, key, s != NULL ? json_object_new_string(s) : NULL);
 }
 
 void
@@ -45,9 +50,8 @@ view_add_id(struct json_object *o, const char *key, const char *id)
     for (size_t i = 0; i < n && number; i++)
         number = g_ascii_isdigit(id[i]);
     if (number && g_ascii_strtoull(id, NULL, 10) <= UINT32_MAX) {
-        json_object_object_add(o, key, json_object_new_int64(
-                                           (int64_t)g_ascii_strtoull(
-                                               id, NULL, 10)));
+        view_add(o, key, json_object_new_int64(
+                             (int64_t)g_ascii_strtoull(id, NULL, 10)));
         return;
     }
     view_add_str(o, key, id);

@@ -20,6 +20,11 @@ struct json_object *view_obj_new(struct arena *a);
  * system calls per date shown). Never NULL; not to be unreferenced. */
 GTimeZone *view_tz_local(void);
 
+/* Adds key: v, as json_object_object_add() does, but keeps the key
+ * instead of copying it (a list page adds a few thousand): this and the
+ * view_add_* below take string literals as keys, nothing else. */
+void view_add(struct json_object *o, const char *key, struct json_object *v);
+
 /* Adds key: s (a JSON null when s is NULL). */
 void view_add_str(struct json_object *o, const char *key, const char *s);
 

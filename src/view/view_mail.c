@@ -21,13 +21,13 @@ view_q(struct arena *a, const char *s)
 static void
 view_add_int(struct json_object *o, const char *key, int64_t v)
 {
-    json_object_object_add(o, key, json_object_new_int64(v));
+    view_add(o, key, json_object_new_int64(v));
 }
 
 static void
 view_add_bool(struct json_object *o, const char *key, bool v)
 {
-    json_object_object_add(o, key, json_object_new_boolean(v));
+    view_add(o, key, json_object_new_boolean(v));
 }
 
 static void
@@ -55,8 +55,8 @@ view_folders(struct arena *a, const struct store_folder_list *list,
             view_add_int(o, "unread", f->unread);
             view_add_int(o, "total", f->total);
         } else {
-            json_object_object_add(o, "unread", NULL);
-            json_object_object_add(o, "total", NULL);
+            view_add(o, "unread", NULL);
+            view_add(o, "total", NULL);
         }
         view_add_bool(o, "subscribed", f->subscribed);
         view_add_bool(o, "selectable", f->selectable);
@@ -72,7 +72,7 @@ view_folders(struct arena *a, const struct store_folder_list *list,
         json_object_array_add(arr, o);
     }
     view_add_str(v, "title", "Folders");
-    json_object_object_add(v, "folders", arr);
+    view_add(v, "folders", arr);
     view_common(v, user, csrf);
     return v;
 }
@@ -209,7 +209,7 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
         view_add_str(from, "display", m->from.name[0] != '\0'
                                           ? m->from.name
                                           : m->from.email);
-        json_object_object_add(o, "from", from);
+        view_add(o, "from", from);
         view_add_str(o, "date", view_rfc3339(a, m->date));
         view_add_str(o, "date_display", view_date_short(a, m->date, now));
         view_add_int(o, "size", (int64_t)m->size);
@@ -223,7 +223,7 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
                                              view_q(a, m->id)));
         json_object_array_add(msgs, o);
     }
-    json_object_object_add(v, "messages", msgs);
+    view_add(v, "messages", msgs);
     for (size_t i = 0; i < G_N_ELEMENTS(sort_labels); i++) {
         struct json_object *o = json_object_new_object();
 
@@ -232,7 +232,7 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
         view_add_bool(o, "selected", sort_labels[i].sort == p->sort);
         json_object_array_add(sorts, o);
     }
-    json_object_object_add(v, "sorts", sorts);
+    view_add(v, "sorts", sorts);
     if (p->page > 1)
         view_add_str(v, "prev_href", view_mailbox_href(a, p, search,
                                                        p->page - 1, p->sort));
