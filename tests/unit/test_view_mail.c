@@ -57,6 +57,38 @@ field(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+/* The list view of n rows, each filled in by set(i, row) on plain
+ * defaults. */
+static struct json_object *
+list_of(struct arena *a, size_t n,
+        void (*set)(size_t i, struct store_summary *m, const void *ctx),
+        const void *ctx)
+{
+    struct store_summary *items = arena_alloc(a, n * sizeof(*items));
+    struct store_page page = {.folder = "INBOX", .page = 1, .pages = 1,
+                              .total = (unsigned)n, .items = items, .n = n};
+
+    for (size_t i = 0; i < n; i++) {
+        items[i].id = arena_printf(a, "%zu", i + 1);
+        items[i].subject = items[i].from.name = "";
+        items[i].from.email = "x@example.org";
+        set(i, &items[i], ctx);
+    }
+    return view_mailbox(a, &page, NULL, "alice", "csrf");
+}
+
+static void
+set_date(size_t i, struct store_summary *m, const void *ctx)
+{
+    m->date = ((const int64_t *)ctx)[i];
+}
+
+static void
+set_size(size_t i, struct store_summary *m, const void *ctx)
+{
+    m->size = ((const uint64_t *)ctx)[i];
+}
+
 static void
 test_row_dates_are_short_and_rfc3339(void **state)
 {
@@ -69,22 +101,10 @@ test_row_dates_are_short_and_rfc3339(void **state)
         t_now, t_now - 86400, t_now - 31 * 86400, 1718333447 /* 2024 */,
         946684799 /* 1999-12-31T23:59:59Z */, 86400 * 366 /* 1971 */,
     };
-    struct store_summary items[G_N_ELEMENTS(times)];
-    struct store_page page = {.folder = "INBOX", .page = 1, .pages = 1,
-                              .total = G_N_ELEMENTS(times),
-                              .items = items, .n = G_N_ELEMENTS(times)};
     struct json_object *view;
 
     (void)state;
-    memset(items, 0, sizeof(items));
-    for (size_t i = 0; i < G_N_ELEMENTS(times); i++) {
-        items[i].id = arena_printf(a, "%zu", i + 1);
-        items[i].subject = "s";
-        items[i].from.name = "";
-        items[i].from.email = "x@example.org";
-        items[i].date = times[i];
-    }
-    view = view_mailbox(a, &page, NULL, "alice", "csrf");
+    view = list_of(a, G_N_ELEMENTS(times), set_date, times);
     for (size_t i = 0; i < G_N_ELEMENTS(times); i++) {
         GDateTime *u = g_date_time_new_from_unix_utc(times[i]);
         char *want = expected_short(times[i], now);
@@ -111,21 +131,10 @@ test_row_sizes_read_as_glib_writes_them(void **state)
         12345678, 999999999, 5000000000ull, 123456789012345ull,
         UINT64_MAX,
     };
-    struct store_summary items[G_N_ELEMENTS(sizes)];
-    struct store_page page = {.folder = "INBOX", .page = 1, .pages = 1,
-                              .total = G_N_ELEMENTS(sizes),
-                              .items = items, .n = G_N_ELEMENTS(sizes)};
     struct json_object *view;
 
     (void)state;
-    memset(items, 0, sizeof(items));
-    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
-        items[i].id = arena_printf(a, "%zu", i + 1);
-        items[i].subject = items[i].from.name = "";
-        items[i].from.email = "x@example.org";
-        items[i].size = sizes[i];
-    }
-    view = view_mailbox(a, &page, NULL, "alice", "csrf");
+    view = list_of(a, G_N_ELEMENTS(sizes), set_size, sizes);
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
         char *want = g_format_size(sizes[i]);
 
