@@ -29,6 +29,23 @@ view_obj_new(struct arena *a)
     return o;
 }
 
+const char *
+view_size(struct arena *a, uint64_t n)
+{
+    static const char *const units[] = {"kB", "MB", "GB", "TB", "PB", "EB"};
+    double unit = 1000.0;
+    size_t i = 0;
+
+    if (n < 1000)
+        return n == 1 ? "1 byte" : arena_printf(a, "%u bytes", (unsigned)n);
+    while (i + 1 < G_N_ELEMENTS(units) && (double)n >= unit * 1000.0) {
+        unit *= 1000.0;
+        i++;
+    }
+    /* a no-break space: the unit stays with its number */
+    return arena_printf(a, "%.1f\u00a0%s", (double)n / unit, units[i]);
+}
+
 void
 view_add(struct json_object *o, const char *key, struct json_object *v)
 {

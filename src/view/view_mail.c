@@ -134,27 +134,6 @@ view_rfc3339(struct arena *a, int64_t t)
     return r;
 }
 
-/* What g_format_size() writes in the C locale ("1 byte", "532 bytes",
- * "1.5 kB", "12.3 MB": SI units, one decimal, a no-break space before
- * the unit), without its gettext
- * lookups and allocations for each of a page's rows (a tenth of a cached
- * list page's CPU). */
-static const char *
-view_size(struct arena *a, uint64_t n)
-{
-    static const char *const units[] = {"kB", "MB", "GB", "TB", "PB", "EB"};
-    double unit = 1000.0;
-
-    if (n < 1000)
-        return n == 1 ? "1 byte" : arena_printf(a, "%u bytes", (unsigned)n);
-    for (size_t i = 0; i < G_N_ELEMENTS(units); i++, unit *= 1000.0) {
-        if ((double)n < unit * 1000.0 || i + 1 == G_N_ELEMENTS(units))
-            return arena_printf(a, "%.1f\u00a0%s", (double)n / unit,
-                                units[i]); /* no break before the unit */
-    }
-    return "";
-}
-
 static const char *
 view_mailbox_href(struct arena *a, const struct store_page *p,
                   const char *search, unsigned page, enum store_sort sort)

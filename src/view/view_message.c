@@ -165,7 +165,6 @@ view_attachment(struct arena *a, const char *base,
     /* encoded size; base64 carries 3 bytes in 4 */
     uint64_t size = strcmp(p->encoding, "base64") == 0 ? p->size / 4 * 3
                                                        : p->size;
-    char *sz = g_format_size(size);
 
     if (name == NULL || *name == '\0')
         name = arena_printf(a, "part-%s.%s", p->section,
@@ -174,8 +173,7 @@ view_attachment(struct arena *a, const char *base,
     view_add_str(o, "filename", name);
     view_add_str(o, "type", arena_printf(a, "%s/%s", p->type, p->subtype));
     json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
-    view_add_str(o, "size_display", sz);
-    g_free(sz);
+    view_add_str(o, "size_display", view_size(a, size));
     view_add_str(o, "href", view_url(a, base, "part", m,
                                      arena_printf(a, "&part=%s", p->section)));
     return o;

@@ -344,6 +344,24 @@ msg_frame_make(struct request *req, struct store *st, struct msg_run *r,
     return 0;
 }
 
+/* The frame the store kept for this message, into r->frame: false when
+ * there is none. */
+static bool
+msg_frame_kept(struct store *st, struct msg_run *r)
+{
+    GBytes *kept = store_derived(st, r->q->folder, r->q->uid,
+                                 msg_frame_key(r->q));
+    gsize n;
+    const char *d;
+
+    if (kept == NULL)
+        return false;
+    d = g_bytes_get_data(kept, &n);
+    g_string_append_len(r->frame, d, (gssize)n);
+    g_bytes_unref(kept);
+    return true;
+}
+
 static int
 msg_run_fn(struct request *req, struct store *st, void *vctx,
            struct err *err)
@@ -359,20 +377,8 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
     g_string_truncate(html, 0);
     if (r->frame != NULL)
         g_string_truncate(r->frame, 0);
-    if (r->frame != NULL && r->frame_kept_ok) {
-        GBytes *kept;
-
-        kept = store_derived(st, r->q->folder, r->q->uid,
-                             msg_frame_key(r->q));
-        if (kept != NULL) {
-            gsize n;
-            const char *d = g_bytes_get_data(kept, &n);
-
-            g_string_append_len(r->frame, d, (gssize)n);
-            g_bytes_unref(kept);
-            return 0;
-        }
-    }
+    if (r->frame_kept_ok && msg_frame_kept(st, r))
+        return 0;
 
     if ((r->structure_only
              ? store_message_structure(st, r->q->folder, r->q->uid,
