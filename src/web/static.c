@@ -65,6 +65,40 @@ static_file_compress(struct static_file *f)
     }
 }
 
+size_t
+web_static_strip_css_comments(char *css, size_t len)
+{
+    size_t in = 0, out = 0;
+    char quote = '\0';
+
+    while (in < len) {
+        char c = css[in];
+
+        if (quote != '\0') {
+            if (c == '\\' && in + 1 < len)
+                css[out++] = css[in++];
+            else if (c == quote)
+                quote = '\0';
+            css[out++] = css[in++];
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+            css[out++] = css[in++];
+        } else if (c == '/' && in + 1 < len && css[in + 1] == '*') {
+            const char *end = g_strstr_len(css + in + 2,
+                                           (gssize)(len - in - 2), "*/");
+
+            /* an unterminated comment runs to the end (CSS Syntax §4.3.2) */
+            in = end != NULL ? (size_t)(end - css) + 2 : len;
+            if (in < len && css[in] == '\n' &&
+                (out == 0 || css[out - 1] == '\n'))
+                in++; /* a comment's own line goes with it */
+        } else {
+            css[out++] = css[in++];
+        }
+    }
+    return out;
+}
+
 static gint
 static_name_cmp(gconstpointer a, gconstpointer b)
 {
@@ -147,12 +181,16 @@ web_static_load(const char *dir, struct err *err)
             static_file_free(f);
             break;
         }
-        f->len = len;
         f->type = "application/octet-stream";
         for (size_t i = 0; i < N_ELEMENTS(static_types); i++) {
             if (g_str_has_suffix(entry, static_types[i].suffix))
                 f->type = static_types[i].type;
         }
+        if (g_str_has_suffix(entry, ".css")) {
+            len = web_static_strip_css_comments(f->data, len);
+            f->data[len] = '\0';
+        }
+        f->len = len;
         sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
                                           (const guchar *)f->data, len);
         g_snprintf(f->etag, sizeof(f->etag), "\"%.16s\"", sum);

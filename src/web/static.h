@@ -5,6 +5,7 @@
 #define POSTERN_WEB_STATIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/err.h"
 #include "web/request.h"
@@ -15,6 +16,12 @@ struct web_static;
  * NULL with ERR_CONFIG when dir is unreadable. */
 struct web_static *web_static_load(const char *dir, struct err *err);
 void web_static_free(struct web_static **st);
+
+/* Removes the comments of a stylesheet in place (they are for whoever
+ * reads static/, not for a phone on a slow link), with the line of a
+ * comment that stands on its own; strings are kept as they are. Returns
+ * the new length. */
+size_t web_static_strip_css_comments(char *css, size_t len);
 
 #define WEB_STATIC_VERSION_LEN 16u /* hex digits */
 

@@ -13,6 +13,7 @@
 #include "core/cfg.h"
 #include "web/app.h"
 #include "web/request.h"
+#include "web/static.h"
 
 struct fixture {
     struct cfg *cfg;
@@ -199,7 +200,9 @@ test_static_file_has_type_etag_and_304(void **state)
     assert_int_equal(r->status, 200);
     assert_string_equal(response_header(r, "Content-Type"),
                         "text/css; charset=utf-8");
-    assert_non_null(strstr(r->body->str, "postern.css"));
+    /* the rules, not the comments (the file starts with one) */
+    assert_non_null(strstr(r->body->str, ":root{"));
+    assert_null(strstr(r->body->str, "/*"));
     etag = g_strdup(response_header(r, "ETag"));
     assert_int_equal(strlen(etag), 18);
     assert_int_equal(etag[0], '"');
@@ -212,6 +215,34 @@ test_static_file_has_type_etag_and_304(void **state)
     r = run(f, "GET", "/static/postern.css", hdr);
     assert_int_equal(r->status, 200);
     g_free(etag);
+}
+
+static void
+test_css_comments_go_strings_stay(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/* head */\na{b:c}\n", "a{b:c}\n"},
+        {"a{b:c} /* why */\nd{e:f}", "a{b:c} \nd{e:f}"},
+        {"a{content:\"/* kept */\"}", "a{content:\"/* kept */\"}"},
+        {"a{content:'\\'/*'}/**/b{}", "a{content:'\\'/*'}b{}"},
+        {"a{}/* never closed", "a{}"},
+        {"a{}/*/b{}*/c{}", "a{}c{}"},
+        {"", ""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *css = g_strdup(cases[i].in);
+        size_t n = web_static_strip_css_comments(css, strlen(css));
+
+        css[n] = '\0';
+        if (strcmp(css, cases[i].out) != 0)
+            fail_msg("\"%s\" gave \"%s\", not \"%s\"", cases[i].in, css,
+                     cases[i].out);
+        g_free(css);
+    }
 }
 
 static void
@@ -278,6 +309,7 @@ main(void)
         T(test_bad_url_is_a_400_page),
         T(test_static_file_has_type_etag_and_304),
         T(test_static_refuses_traversal_and_unknown_names),
+        cmocka_unit_test(test_css_comments_go_strings_stay),
         T(test_healthz_and_metrics_answer),
         cmocka_unit_test_setup_teardown(
             test_base_path_prefixes_links_and_bounds_routes, setup_webmail,
