@@ -75,7 +75,7 @@ view_envelope(struct arena *a, struct json_object *v,
     view_add_str(v, "date", view_time(a, env->date, "%Y-%m-%dT%H:%M:%SZ",
                                       true));
     view_add_str(v, "date_display",
-                 view_time(a, env->date, "%a %e %b %Y %H:%M", false));
+                 view_time(a, env->date, "%a %-d %b %Y %H:%M", false));
 }
 
 static const struct mime_envelope no_env = {.subject = ""};

@@ -863,6 +863,10 @@ class EachFixture(MessageCase):
                                        r"(\.\d+)?(Z|[+-]\d\d:\d\d)$")
         self.assertEqual(datetime.datetime.fromisoformat(body["date"]),
                          email.utils.parsedate_to_datetime(raw_date))
+        # for people: the day not padded (no figure space before "4 Dec")
+        self.assertRegex(body["date_display"],
+                         r"^[A-Z][a-z]{2} [1-9]\d? [A-Z][a-z]{2} \d{4} "
+                         r"\d\d:\d\d$")
         self.assertIsInstance(body["seen"], bool)
         self.assertIsInstance(body["flagged"], bool)
         self.assertIn(body["body"]["type"], ("html", "text"))
