@@ -68,6 +68,11 @@ struct json_object *view_mailbox(struct arena *a, const struct store_page *p,
                                  const char *search, const char *user,
                                  const char *csrf);
 
+/* The folders a message in current can be moved or copied to, for the
+ * "move to" choice: [{"path"}], every name but current. */
+struct json_object *view_targets(const char *const *names, size_t n,
+                                 const char *current);
+
 /* An embedded (forwarded) message's header block, for the body frame. */
 struct json_object *view_embedded(struct arena *a,
                                   const struct mime_envelope *env);

@@ -226,3 +226,20 @@ view_mailbox(struct arena *a, const struct store_page *p, const char *search,
     g_date_time_unref(now);
     return v;
 }
+
+struct json_object *
+view_targets(const char *const *names, size_t n, const char *current)
+{
+    struct json_object *targets = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *o;
+
+        if (strcmp(names[i], current) == 0)
+            continue;
+        o = json_object_new_object();
+        view_add_str(o, "path", names[i]);
+        json_object_array_add(targets, o);
+    }
+    return targets;
+}

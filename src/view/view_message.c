@@ -254,6 +254,8 @@ view_message(struct arena *a, const char *base, const struct store_message *m,
     view_add_str(v, "compose_draft", view_url(a, base, "compose", m,
                                               "&mode=draft"));
     view_add_str(v, "frame_src", view_url(a, base, "body", m, flags));
+    /* where /action comes back to after a flag is set here (its "back") */
+    view_add_str(v, "back_here", view_url(a, "", "message", m, flags));
     view_add_str(v, "remote_href",
                  view_url(a, base, "message", m,
                           plain ? "&plain=1&remote=1" : "&remote=1"));

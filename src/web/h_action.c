@@ -67,7 +67,8 @@ form_folder(struct request *req, const char *name, bool required,
     return 0;
 }
 
-/* Back to the list the form came from: only our own mailbox pages. */
+/* Back to the page the form came from: only our own mailbox and message
+ * pages (a flag set on the message page stays there). */
 static void
 action_redirect(struct request *req, struct response *resp,
                 const char *folder)
@@ -76,7 +77,9 @@ action_redirect(struct request *req, struct response *resp,
     char *f;
     const char *to;
 
-    if (back != NULL && g_str_has_prefix(back, "mailbox?") &&
+    if (back != NULL &&
+        (g_str_has_prefix(back, "mailbox?") ||
+         g_str_has_prefix(back, "message?")) &&
         strpbrk(back, "\r\n\\ ") == NULL && strstr(back, "//") == NULL) {
         to = back;
     } else {
@@ -218,7 +221,8 @@ h_action(struct request *req, struct response *resp, struct err *err)
     }
     if ((strcmp(a.op, "move") == 0 || strcmp(a.op, "copy") == 0) &&
         a.to == NULL) {
-        err_set(err, ERR_INPUT, "move or copy needs a target folder");
+        err_set(err, ERR_INPUT, "choose the folder to %s the message%s to",
+                a.op, a.n == 1 ? "" : "s");
         return -1;
     }
     a.confirmed = g_strcmp0(request_form_get(req, "confirm"), "1") == 0;

@@ -75,7 +75,7 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
 {
     struct mailbox_run r = {.q = {.per_page = req->app->cfg->page_size}};
     struct store_page_query *q = &r.q;
-    struct json_object *view, *targets;
+    struct json_object *view;
     struct session *s;
     bool all, sent, refresh;
 
@@ -99,17 +99,7 @@ h_mailbox(struct request *req, struct response *resp, struct err *err)
         return -1;
     view = view_mailbox(req->arena, &r.page, q->search, session_user(s),
                         session_csrf_token(s));
-    targets = json_object_new_array();
-    for (size_t i = 0; i < r.n_names; i++) {
-        struct json_object *o;
-
-        if (strcmp(r.names[i], q->folder) == 0)
-            continue;
-        o = json_object_new_object();
-        view_add_str(o, "path", r.names[i]);
-        json_object_array_add(targets, o);
-    }
-    json_object_object_add(view, "targets", targets);
+    view_add(view, "targets", view_targets(r.names, r.n_names, q->folder));
     json_object_object_add(view, "select_all", json_object_new_boolean(all));
     json_object_object_add(view, "sent", json_object_new_boolean(sent));
     return page_render(req, resp, "mailbox", view, err);

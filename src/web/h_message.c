@@ -285,6 +285,11 @@ struct msg_run {
      * that follows; /body takes a kept one when there is (frame_kept_ok) */
     GString *frame;
     bool frame_in_page, frame_kept_ok;
+    /* the message page's "move to" choice: the folders' names, which the
+     * store keeps per connection (no round trip after the mailbox page) */
+    bool want_targets;
+    const char **names;
+    size_t n_names;
     struct store_message m;
     struct mime_plan plan;
     bool plan_deferred;
@@ -408,6 +413,14 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
             return -1;
         r->m.seen = true;
     }
+    r->n_names = 0;
+    if (r->want_targets && store_has_cap(st, STORE_CAP_FOLDERS) &&
+        store_folder_names(st, req->arena, &r->names, &r->n_names, err) < 0) {
+        if (err->kind != ERR_REFUSED)
+            return -1;
+        err_clear(err); /* the message still shows, without "move to" */
+        r->n_names = 0;
+    }
     return 0;
 }
 
@@ -444,6 +457,7 @@ h_message(struct request *req, struct response *resp, struct err *err)
      * frame is then made now for the /body that follows. */
     if (!request_wants_json(req)) {
         r->frame_in_page = !q->remote;
+        r->want_targets = true;
         r->body.inline_images = true;
         r->frame = g_string_new(NULL);
         arena_defer(req->arena, msg_gstring_free, r->frame);
@@ -461,6 +475,9 @@ h_message(struct request *req, struct response *resp, struct err *err)
     view_add_str(view, "csrf", session_csrf_token(req->session));
     if (r->frame_in_page)
         view_add_str(view, "frame_doc", r->frame->str);
+    if (r->want_targets)
+        view_add(view, "targets",
+                 view_targets(r->names, r->n_names, q->folder));
     if (page_render(req, resp, "message", view, err) < 0)
         return -1;
     if (r->frame_in_page)

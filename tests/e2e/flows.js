@@ -404,6 +404,30 @@ async function del(s, env, st) {
              JSON.stringify(['Sent', 'Trash']), 'folders holding the reply');
 }
 
+// On the message page itself: flag it (the page stays, and says so), then
+// move it on with "Move to…". The original, which "move" put in Archive.
+async function messageTools(s, env, st) {
+    const page = s.page;
+    await s.goto('/mailbox?f=Archive');
+    await search(s, st.token);
+    await nav(page, /\/message\?/, () =>
+        page.locator('ul.messages li.msg a', { hasText: st.subject }).first().click());
+    assertEq(await text(page, '#flag'), 'Flag', 'an unflagged message offers Flag');
+    await nav(page, /\/message\?f=Archive&/, () => page.locator('#flag').click());
+    assertEq(await text(page, '#msg-subject'), st.subject, 'back on the same message');
+    assertEq(await text(page, '#flag'), 'Unflag', 'the page says it is flagged');
+    await s.check('message-flagged');
+    const targets = await page.locator('#move-to option').evaluateAll(
+        (os) => os.map((o) => o.value));
+    assert(targets.includes('Junk') && !targets.includes('Archive'),
+           `"Move to" lists the other folders: ${targets}`);
+    await page.selectOption('#move-to', 'Junk');
+    await nav(page, /\/mailbox\?f=Archive/, () => page.locator('#move').click());
+    const held = serverHas(env, 'Subject', st.subject);
+    assertEq(JSON.stringify(held.map((m) => m.folder).sort()),
+             JSON.stringify(['Junk', 'Sent']), 'folders holding the original');
+}
+
 async function selectAll(s) {
     const page = s.page;
     await inbox(s);
@@ -663,6 +687,7 @@ const FLOWS = [
     ['reply', reply],
     ['move', move],
     ['delete', del],
+    ['flag and move from the message page', messageTools],
     ['select all', selectAll],
     ['keyboard focus order, labels, landmarks', a11y],
     ['dark mode follows the system', darkMode],

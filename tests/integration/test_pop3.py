@@ -221,6 +221,13 @@ class PagesAdapt(unittest.TestCase):
                                      "move": False, "search": False,
                                      "snapshot": True})
         self.assertNotIn(b"formaction=\"/draft\"", c.get("/compose").body)
+        # the message page the same way
+        page = c.get(f"/message?f=INBOX&uid={q(j['messages'][0]['uid'])}")
+        self.assertEqual(page.status, 200)
+        for absent in (b'value="flag"', b'value="unread"', b'value="move"',
+                       b'name="to"'):
+            self.assertNotIn(absent, page.body)
+        self.assertIn(b'value="delete"', page.body)
         imap = imap_client()
         self.assertIn(b'value="move"', imap.get("/mailbox?f=INBOX").body)
 

@@ -3,6 +3,7 @@ state back over IMAP: flags, move, copy, delete (to Trash, then for good
 after a confirmation), folder create/rename/delete/subscribe, empty
 Trash; CSRF on every POST. Works in its own folders, never INBOX."""
 
+import html.parser
 import imaplib
 import re
 import ssl
@@ -102,6 +103,44 @@ def folders(m):
         n = mm.group(1).decode()
         names.append(n.strip('"'))
     return names
+
+
+class Forms(html.parser.HTMLParser):
+    """The forms of a page as a browser sees them: per form its action,
+    hidden fields, buttons (id, name, value) and selects with options."""
+
+    def __init__(self, markup):
+        super().__init__(convert_charrefs=True)
+        self.forms, self._select = [], None
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "hidden": [],
+                               "buttons": [], "selects": {}})
+        elif not self.forms:
+            return
+        elif tag == "input" and a.get("type") == "hidden":
+            self.forms[-1]["hidden"].append((a["name"], a.get("value", "")))
+        elif tag == "button":
+            self.forms[-1]["buttons"].append(a)
+        elif tag == "select":
+            self._select = self.forms[-1]["selects"].setdefault(a["name"], [])
+        elif tag == "option" and self._select is not None:
+            self._select.append(a.get("value", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+    def with_button(self, button_id):
+        for f in self.forms:
+            for b in f["buttons"]:
+                if b.get("id") == button_id:
+                    return f, b
+        raise AssertionError(f"no button #{button_id} on the page")
 
 
 class WriteCase(unittest.TestCase):
@@ -244,6 +283,88 @@ class MoveCopyDelete(WriteCase):
         r = self.act(trash, "delete", [tuid], confirm="1")
         self.assertEqual(r.status, 303)
         self.assertEqual(len(after - message_ids(m, trash)), 1)
+        m.logout()
+
+
+class MessagePageTools(WriteCase):
+    """Flag, Mark unread and Move to… on the message page, used the way a
+    browser submits them: the page's own hidden fields plus the button."""
+
+    def page(self, box, uid):
+        r = self.c.get(f"/message?f={urllib.parse.quote(box)}&uid={uid}")
+        self.assertEqual(r.status, 200, r.body[:300])
+        return Forms(r.body.decode())
+
+    def click(self, forms, button_id, **chosen):
+        form, button = forms.with_button(button_id)
+        fields = form["hidden"] + [(button["name"], button["value"])]
+        fields += list(chosen.items())
+        self.assertEqual(form["action"], "/action")
+        return self.c.request(
+            "POST", form["action"],
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urllib.parse.urlencode(fields).encode())
+
+    def test_flag_and_unflag_come_back_to_the_message(self):
+        m = imap()
+        box = name("WPageFlag")
+        uids = reset_folder(m, box, 2)
+        forms = self.page(box, uids[0])
+        self.assertEqual(forms.with_button("flag")[1]["value"], "flag")
+        r = self.click(forms, "flag")
+        self.assertEqual(r.status, 303)
+        loc = r.header("location")
+        self.assertIn("/message?f=", loc)
+        self.assertIn(f"uid={uids[0]}", loc)
+        self.assertIn(r"\Flagged", flags_of(m, box, uids[0]))
+        self.assertNotIn(r"\Flagged", flags_of(m, box, uids[1]))
+        forms = self.page(box, uids[0])  # where the redirect leads
+        self.assertEqual(forms.with_button("flag")[1]["value"], "unflag")
+        self.assertEqual(self.click(forms, "flag").status, 303)
+        self.assertNotIn(r"\Flagged", flags_of(m, box, uids[0]))
+        m.logout()
+
+    def test_mark_unread_leaves_for_the_folder(self):
+        m = imap()
+        box = name("WPageUnread")
+        uids = reset_folder(m, box, 1)
+        forms = self.page(box, uids[0])
+        self.assertIn(r"\Seen", flags_of(m, box, uids[0]))  # opened: read
+        r = self.click(forms, "unread")
+        self.assertEqual(r.status, 303)
+        self.assertIn("/mailbox?f=", r.header("location"))
+        self.assertNotIn(r"\Seen", flags_of(m, box, uids[0]))
+        m.logout()
+
+    def test_move_to_lists_the_other_folders_and_moves(self):
+        m = imap()
+        src, dst = name("WPageSrc"), name("WPageDst")
+        uids = reset_folder(m, src, 2)
+        reset_folder(m, dst, 0)
+        # made behind postern's back: the connection's folder names are
+        # learnt again on the folder list, as a user would open it
+        self.assertEqual(self.c.get("/folders").status, 200)
+        mid = sorted(message_ids(m, src))[0]
+        m.select(q(src))
+        uid = int(m.uid("SEARCH", None, "HEADER", "Message-ID",
+                        mid.split(":", 1)[1].strip())[1][0].split()[-1])
+        forms = self.page(src, uid)
+        form, _ = forms.with_button("move")
+        targets = form["selects"]["to"]
+        self.assertEqual(targets[0], "")        # "Move to…" first
+        self.assertIn(dst, targets)
+        self.assertIn("INBOX", targets)
+        self.assertNotIn(src, targets)          # not where it already is
+        r = self.click(forms, "move")           # nothing chosen
+        self.assertEqual(r.status, 400)
+        self.assertIn(b"choose the folder to move the message to", r.body)
+        self.assertIn(mid, message_ids(m, src))
+        r = self.click(forms, "move", to=dst)
+        self.assertEqual(r.status, 303)
+        self.assertIn("/mailbox?f=", r.header("location"))
+        self.assertEqual(message_ids(m, dst), {mid})
+        self.assertNotIn(mid, message_ids(m, src))
+        self.assertEqual(len(message_ids(m, src)), len(uids) - 1)
         m.logout()
 
 
