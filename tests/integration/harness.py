@@ -43,6 +43,18 @@ FAKE_IMAP_PORT = SERVE_PORT + 20
 EXTRA_SERVE_PORT = SERVE_PORT + 30  # .. + 39
 
 
+def served_static(name):
+    """static/NAME as postern serves it: a stylesheet without its comments
+    (a comment standing on its own line goes with the line)."""
+    import re
+    with open(os.path.join(ROOT, "static", name), "rb") as f:
+        data = f.read()
+    if name.endswith(".css"):
+        data = re.sub(rb"^/\*.*?\*/\n|/\*.*?\*/", b"", data,
+                      flags=re.S | re.M)
+    return data
+
+
 def read_env_file(path):
     """KEY=value lines of tests/env's env.sh, quotes removed."""
     env = {}

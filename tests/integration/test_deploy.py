@@ -18,7 +18,7 @@ import unittest
 import test_frontends  # its run_cgi; a module, so no tests run twice
 from harness import (ENV, NGINX_PORT, NGINX_SH, POSTERN, ROOT, SERVE_PORT,
                      WORK, Client, Process, Response, port_is_free,
-                     wait_port, write_config)
+                     served_static, wait_port, write_config)
 
 HTTPS_PORT = SERVE_PORT + 10       # postern serve with TLS, base /
 REDIRECT_PORT = SERVE_PORT + 11    # its plain listener that redirects
@@ -610,8 +610,7 @@ class Compression(unittest.TestCase):
         self.assertEqual(r.header("content-encoding"), "gzip")
 
     def test_static_files_gzip_with_their_own_etag_and_immutable_urls(self):
-        with open(os.path.join(ROOT, "static", "postern.css"), "rb") as f:
-            want = f.read()
+        want = served_static("postern.css")
         for name, port in GZ_FRONTS.items():
             c = DeployClient(port)
             page = c.get("/").body

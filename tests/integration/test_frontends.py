@@ -14,7 +14,7 @@ import unittest
 
 from harness import (ENV, FCGI_PORT, NGINX_PORT, POSTERN, ROOT, SANITIZER_ENV,
                      SERVE_PORT, WORK, Process, raw_request, request,
-                     wait_port)
+                     served_static, wait_port)
 
 FRONTS = {"serve": SERVE_PORT, "nginx+fcgi": NGINX_PORT}
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options",
@@ -117,8 +117,7 @@ class SamePages(unittest.TestCase):
         self.assertEqual(len(set(bodies.values())), 1, bodies.keys())
 
     def test_static_file_is_the_same_from_every_front_end(self):
-        with open(os.path.join(ROOT, "static", "postern.css"), "rb") as f:
-            want = f.read()
+        want = served_static("postern.css")
         etags = set()
         for name, port in FRONTS.items():
             r = request(port, "GET", "/static/postern.css")
