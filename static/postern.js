@@ -66,6 +66,9 @@
     if ((k === 'j' || k === 'k') && rows.length) {
       mark(Math.max(0, Math.min(rows.length - 1, cur + (k === 'j' ? 1 : -1))));
       link().focus();
+    } else if ((k === 'j' || k === 'k') &&
+               (q = $(k === 'j' ? '#next-msg' : '#prev-msg'))) {
+      go(q.href); /* on a message page: the next or previous message */
     } else if (k === 'o' || k === 'Enter') {
       /* Enter on a link or a button does its own thing */
       if (cur < 0 || (k === 'Enter' && /^(A|BUTTON|SUMMARY)$/.test(t.tagName)))

@@ -471,3 +471,12 @@ store_folder_names(struct store *st, struct arena *a, const char ***names_out,
                                                  err),
                        err);
 }
+
+void
+store_neighbours(struct store *st, struct arena *a, const char *folder,
+                 const char *id, const char **prev_out, const char **next_out)
+{
+    *prev_out = *next_out = NULL;
+    if (st->ops->neighbours != NULL)
+        st->ops->neighbours(st, a, folder, id, prev_out, next_out);
+}

@@ -212,6 +212,10 @@ struct store_ops {
     int (*stream_size)(struct store_stream *s, uint64_t *size_out,
                        struct err *err);
     void (*stream_close)(struct store_stream *s);
+    /* Optional (NULL: no neighbours): store_neighbours. */
+    void (*neighbours)(struct store *st, struct arena *a, const char *folder,
+                       const char *id, const char **prev_out,
+                       const char **next_out);
     /* Cheap check that the connection still works (IMAP NOOP). */
     int (*ping)(struct store *st, struct err *err);
     /* Logs out and frees; st is gone afterwards. */
@@ -290,6 +294,14 @@ ATTR_NODISCARD int store_summary_page(struct store *st,
                                       struct arena *a, struct store_page *out,
                                       struct err *err);
 ATTR_NODISCARD int store_ping(struct store *st, struct err *err);
+
+/* The ids before and after id in folder's list as this connection last
+ * gave it (its sort and search: the list the user came from), for the
+ * message page's Previous and Next; in a. NULL at either end, and both
+ * when no list of folder is known or id is not in it. No round trip. */
+void store_neighbours(struct store *st, struct arena *a, const char *folder,
+                      const char *id, const char **prev_out,
+                      const char **next_out);
 
 /* The message's envelope, flags and structure (and its raw header block
  * when with_headers). ERR_NOT_FOUND for an unknown folder or id. */

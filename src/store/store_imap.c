@@ -1626,6 +1626,28 @@ store_imap_uid_cmd(struct store_imap *si, const char *verb,
     return imap_conn_run(si->conn, cmd, NULL, NULL, err);
 }
 
+/* Our own move or delete: the messages leave the folder's list at once,
+ * so Previous and Next on the message page skip them (the next page
+ * sorts afresh anyway: the server reported the change). */
+static void
+fcache_forget(struct fcache *fc, const uint32_t *uids, size_t n)
+{
+    guint kept = 0;
+
+    if (fc == NULL || fc->order == NULL)
+        return;
+    for (guint i = 0; i < fc->order->len; i++) {
+        uint32_t uid = g_array_index(fc->order, uint32_t, i);
+        bool gone = false;
+
+        for (size_t j = 0; j < n && !gone; j++)
+            gone = uids[j] == uid;
+        if (!gone)
+            g_array_index(fc->order, uint32_t, kept++) = uid;
+    }
+    g_array_set_size(fc->order, kept);
+}
+
 static int
 store_imap_transfer_uids(struct store *st, const char *folder,
                          const uint32_t *uids, size_t n, const char *to,
@@ -1678,6 +1700,10 @@ store_imap_messages_transfer(struct store *st, const char *folder,
     if (uids == NULL)
         return -1;
     rc = store_imap_transfer_uids(st, folder, uids, n, to, keep, err);
+    if (rc == 0 && !keep)
+        fcache_forget(g_hash_table_lookup(((struct store_imap *)st)->cache,
+                                          folder),
+                      uids, n);
     g_free(uids);
     return rc;
 }
@@ -2073,6 +2099,32 @@ store_imap_folder_names(struct store *st, struct arena *a,
 }
 
 static void
+store_imap_neighbours(struct store *st, struct arena *a, const char *folder,
+                      const char *id, const char **prev_out,
+                      const char **next_out)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    const struct fcache *fc = g_hash_table_lookup(si->cache, folder);
+    struct err ignored = {0};
+    uint32_t uid;
+
+    if (fc == NULL || !fc->has_order ||
+        store_imap_uid_of(id, folder, &uid, &ignored) < 0)
+        return;
+    for (guint i = 0; i < fc->order->len; i++) {
+        if (g_array_index(fc->order, uint32_t, i) != uid)
+            continue;
+        if (i > 0)
+            *prev_out = arena_printf(
+                a, "%" PRIu32, g_array_index(fc->order, uint32_t, i - 1));
+        if (i + 1 < fc->order->len)
+            *next_out = arena_printf(
+                a, "%" PRIu32, g_array_index(fc->order, uint32_t, i + 1));
+        return;
+    }
+}
+
+static void
 store_imap_close(struct store *st)
 {
     struct store_imap *si = (struct store_imap *)st;
@@ -2155,6 +2207,7 @@ static const struct store_ops store_imap_ops = {
     .keep_derived = store_imap_keep_derived,
     .derived = store_imap_derived,
     .stream_close = store_imap_stream_close,
+    .neighbours = store_imap_neighbours,
     .ping = store_imap_ping,
     .close = store_imap_close,
 };

@@ -96,4 +96,12 @@ struct json_object *view_message(struct arena *a, const char *base,
                                  const struct view_embed *embeds,
                                  size_t n_embeds);
 
+/* Previous and Next for the message page (ids from store_neighbours, NULL
+ * at an end): prev_uid, prev_href, next_uid, next_href, and back_after,
+ * the page Move and Delete go on to (the next message, else the previous;
+ * absent: the folder). */
+void view_message_neighbours(struct arena *a, struct json_object *v,
+                             const char *base, const struct store_message *m,
+                             const char *prev, const char *next, bool plain);
+
 #endif

@@ -90,17 +90,50 @@ view_embedded(struct arena *a, const struct mime_envelope *env)
 }
 
 static const char *
-view_url(struct arena *a, const char *base, const char *route,
-         const struct store_message *m, const char *extra)
+view_url_of(struct arena *a, const char *base, const char *route,
+            const char *folder, const char *msg_id, const char *extra)
 {
-    char *f = g_uri_escape_string(m->folder, NULL, FALSE);
-    char *id = g_uri_escape_string(m->id, NULL, FALSE);
+    char *f = g_uri_escape_string(folder, NULL, FALSE);
+    char *id = g_uri_escape_string(msg_id, NULL, FALSE);
     const char *u = arena_printf(a, "%s%s?f=%s&uid=%s%s", base, route, f, id,
                                  extra);
 
     g_free(id);
     g_free(f);
     return u;
+}
+
+static const char *
+view_url(struct arena *a, const char *base, const char *route,
+         const struct store_message *m, const char *extra)
+{
+    return view_url_of(a, base, route, m->folder, m->id, extra);
+}
+
+void
+view_message_neighbours(struct arena *a, struct json_object *v,
+                        const char *base, const struct store_message *m,
+                        const char *prev, const char *next, bool plain)
+{
+    /* plain text is a way of reading, kept; remote content was allowed
+     * for this message alone */
+    const char *flags = plain ? "&plain=1" : "";
+    const char *after = next != NULL ? next : prev;
+
+    if (prev != NULL) {
+        view_add_id(v, "prev_uid", prev);
+        view_add_str(v, "prev_href",
+                     view_url_of(a, base, "message", m->folder, prev, flags));
+    }
+    if (next != NULL) {
+        view_add_id(v, "next_uid", next);
+        view_add_str(v, "next_href",
+                     view_url_of(a, base, "message", m->folder, next, flags));
+    }
+    /* where Move and Delete leave for: the next message, as in Roundcube */
+    if (after != NULL)
+        view_add_str(v, "back_after",
+                     view_url_of(a, "", "message", m->folder, after, flags));
 }
 
 /* Every header of the raw block, unfolded and decoded (RFC 2047). */

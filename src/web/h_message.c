@@ -290,6 +290,9 @@ struct msg_run {
     bool want_targets;
     const char **names;
     size_t n_names;
+    /* Previous and Next in the list the user came from (no round trip) */
+    bool want_neighbours;
+    const char *prev, *next;
     struct store_message m;
     struct mime_plan plan;
     bool plan_deferred;
@@ -421,6 +424,9 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
         err_clear(err); /* the message still shows, without "move to" */
         r->n_names = 0;
     }
+    if (r->want_neighbours)
+        store_neighbours(st, req->arena, r->q->folder, r->q->uid, &r->prev,
+                         &r->next);
     return 0;
 }
 
@@ -449,6 +455,7 @@ h_message(struct request *req, struct response *resp, struct err *err)
     r->want_body = true;
     r->mark_seen = true;
     r->with_headers = q->all_headers;
+    r->want_neighbours = true;
     /* A browser gets the frame inside the page (srcdoc), its small images
      * inside the frame: one request shows the message, where the frame's
      * own URL took a second round trip (browsers without srcdoc load it;
@@ -471,6 +478,8 @@ h_message(struct request *req, struct response *resp, struct err *err)
                         r->body.is_html,
                         r->body.remote_blocked, q->plain, q->remote,
                         q->all_headers, r->body.embeds, r->body.n_embeds);
+    view_message_neighbours(req->arena, view, web_app_base_path(req->app),
+                            &r->m, r->prev, r->next, q->plain);
     view_add_str(view, "user", session_user(req->session));
     view_add_str(view, "csrf", session_csrf_token(req->session));
     if (r->frame_in_page)

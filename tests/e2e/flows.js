@@ -617,8 +617,14 @@ async function keyboard(s, env, st) {
         await nav(page, /\/message\?/, () => page.goBack());
     }
     await inbox(s);
+    const listed = await rows(page);
     await kb.press('j');
     await nav(page, /\/message\?/, () => kb.press('Enter'));
+    // on a message, j and k go through the list it was opened from
+    await nav(page, /\/message\?/, () => kb.press('j'));
+    assert(page.url().endsWith(listed[1].href), `j: the next message ${page.url()}`);
+    await nav(page, /\/message\?/, () => kb.press('k'));
+    assert(page.url().endsWith(listed[0].href), `k: the previous one ${page.url()}`);
     // # deletes: on a message (the one the badge test brought) ...
     await openBySubject(s, st.badgeSubject);
     await nav(page, /\/mailbox\?f=INBOX/, () => kb.press('#'));

@@ -367,6 +367,60 @@ class MessagePageTools(WriteCase):
         self.assertEqual(len(message_ids(m, src)), len(uids) - 1)
         m.logout()
 
+    def neighbours(self, box, uid, extra=""):
+        status, body = self.c.json(
+            f"/message?f={urllib.parse.quote(box)}&uid={uid}{extra}")
+        self.assertEqual(status, 200, body)
+        return body.get("prev_uid"), body.get("next_uid")
+
+    def test_previous_next_follow_the_list_and_delete_goes_on(self):
+        m = imap()
+        box = name("WPageNext")
+        uids = reset_folder(m, box, 4)
+        qbox = urllib.parse.quote(box)
+        # nothing listed on this connection yet: no neighbours to offer
+        fresh = Client()
+        fresh.login(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
+        status, body = fresh.json(f"/message?f={qbox}&uid={uids[1]}")
+        self.assertEqual(status, 200, body)
+        self.assertNotIn("next_uid", body)
+        self.assertNotIn("prev_uid", body)
+        # the order the list shows, whichever it is
+        status, page = self.c.json(f"/mailbox?f={qbox}")
+        order = [x["uid"] for x in page["messages"]]
+        self.assertEqual(len(order), 4)
+        self.assertEqual(self.neighbours(box, order[0]), (None, order[1]))
+        self.assertEqual(self.neighbours(box, order[1]), (order[0], order[2]))
+        self.assertEqual(self.neighbours(box, order[3]), (order[2], None))
+        # another sort: the neighbours of the list now shown
+        status, page = self.c.json(f"/mailbox?f={qbox}&sort=date-asc")
+        asc = [x["uid"] for x in page["messages"]]
+        i = asc.index(order[1])
+        self.assertEqual(self.neighbours(box, order[1]),
+                         (asc[i - 1] if i > 0 else None,
+                          asc[i + 1] if i + 1 < len(asc) else None))
+        self.c.json(f"/mailbox?f={qbox}")  # back to newest first
+        # the page links them, plain text kept, remote content not
+        r = self.c.get(f"/message?f={qbox}&uid={order[1]}&plain=1&remote=1")
+        self.assertIn(f'id="next-msg" rel="next" href="/message?f={qbox}'
+                      f'&amp;uid={order[2]}&amp;plain=1"'.encode(), r.body)
+        self.assertIn(f'id="prev-msg" rel="prev" href="/message?f={qbox}'
+                      f'&amp;uid={order[0]}&amp;plain=1"'.encode(), r.body)
+        # Delete goes on to the next message, which then skips the gone one
+        forms = self.page(box, order[1])
+        r = self.click(forms, "delete")
+        self.assertEqual(r.status, 303)
+        self.assertTrue(r.header("location").endswith(
+            f"/message?f={qbox}&uid={order[2]}"), r.header("location"))
+        self.assertEqual(self.neighbours(box, order[2]), (order[0], order[3]))
+        # the last one has no next: Delete goes on to the previous
+        forms = self.page(box, order[3])
+        r = self.click(forms, "delete")
+        self.assertTrue(r.header("location").endswith(
+            f"/message?f={qbox}&uid={order[2]}"), r.header("location"))
+        self.assertEqual(len(message_ids(m, box)), 2)
+        m.logout()
+
 
 class Folders(WriteCase):
     def test_create_rename_subscribe_delete_with_non_ascii_names(self):
