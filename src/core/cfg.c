@@ -42,6 +42,7 @@ static const struct cfg_key postern_keys[] = {
     K("max_connections", T_UINT, max_connections, 1, 100000),
     K("connect_timeout", T_UINT, connect_timeout, 1, 300),
     K("io_timeout", T_UINT, io_timeout, 1, 600),
+    K("command_timeout", T_UINT, command_timeout, 1, 3600),
     K("client_timeout", T_UINT, client_timeout, 1, 3600),
     K("max_header_bytes", T_SIZE, max_header_bytes, 1024, 1024 * 1024),
     K("max_body_bytes", T_SIZE, max_body_bytes, 1024, 64ull << 20),
@@ -90,6 +91,7 @@ cfg_defaults(struct cfg *c)
     c->max_connections = 1000;
     c->connect_timeout = 10;
     c->io_timeout = 30;
+    c->command_timeout = 120;
     c->client_timeout = 30;
     c->max_header_bytes = LIM_HTTP_HEADERS;
     c->max_body_bytes = LIM_FORM_URLENCODED;

@@ -52,6 +52,7 @@ struct cfg {
     unsigned max_connections; /* embedded server */
     unsigned connect_timeout; /* seconds, to mail servers */
     unsigned io_timeout;      /* seconds, one read or write */
+    unsigned command_timeout; /* seconds, a mail server's whole reply */
     unsigned client_timeout;  /* seconds a browser may idle mid-request */
     size_t max_header_bytes;  /* all request headers together */
     size_t max_body_bytes;    /* urlencoded request bodies */

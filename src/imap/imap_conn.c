@@ -28,6 +28,7 @@ struct imap_conn {
     bool broken;
     bool bye;
     int64_t io_timeout_us;
+    int64_t command_timeout_us; /* 0: none */
     char cmd_tag[16];      /* of the command built last: one at a time */
     char cmd_verb[32];
     char last_code[32];
@@ -390,6 +391,7 @@ imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
     g_strlcpy(tag, c->cmd_tag, sizeof(tag));
     g_strlcpy(verb, c->cmd_verb, sizeof(verb));
     imap_conn_note(c, verb);
+    net_conn_limit_total(c->net, c->command_timeout_us);
     nseg = imap_cmd_segments(cmd);
     for (size_t i = 0; i < nseg; i++) {
         size_t len;
@@ -413,8 +415,11 @@ out:
 static void
 imap_conn_stream_note(struct imap_conn *c, uint64_t left, uint64_t size)
 {
-    if (left == size && c->stream_literals++ == 0)
+    if (left == size && c->stream_literals++ == 0) {
         c->stream_first_size = size;
+        /* from here the browser sets the pace; each read keeps its own */
+        net_conn_limit_total(c->net, 0);
+    }
 }
 
 static int
@@ -524,6 +529,7 @@ imap_conn_stream_begin(struct imap_conn *c, struct imap_cmd *cmd,
     imap_cmd_finish(cmd);
     xassert(imap_cmd_segments(cmd) == 1); /* FETCH carries no literal */
     imap_conn_note(c, c->cmd_verb);
+    net_conn_limit_total(c->net, c->command_timeout_us);
     seg = imap_cmd_segment(cmd, 0, &len);
     if (imap_conn_send(c, seg, len, err) < 0) {
         imap_cmd_free(&cmd);
@@ -756,11 +762,14 @@ imap_conn_open(const struct imap_conn_opts *o, struct err *err)
                        (int64_t)o->connect_timeout * G_USEC_PER_SEC;
 
     c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
+    c->command_timeout_us = (int64_t)o->command_timeout * G_USEC_PER_SEC;
     c->parser = imap_parser_new(&lim);
     c->net = net_conn_connect_guarded(o->host, o->port, o->guard, deadline,
                                       err);
     if (c->net == NULL)
         goto fail;
+    /* the handshake and greeting, like a command's reply */
+    net_conn_limit_total(c->net, c->command_timeout_us);
     if (o->tls == CFG_TLS_IMPLICIT) {
         struct net_tls_opts tls = {.ca_file = o->ca_file,
                                    .verify_host = o->host};
@@ -825,6 +834,7 @@ imap_conn_auth_plain(struct imap_conn *c, const char *user,
     imap_cmd_finish(cmd);
     g_strlcpy(tag, c->cmd_tag, sizeof(tag));
     imap_conn_count("AUTHENTICATE");
+    net_conn_limit_total(c->net, c->command_timeout_us);
     {
         size_t len;
         const unsigned char *seg = imap_cmd_segment(cmd, 0, &len);

@@ -24,6 +24,10 @@ struct imap_conn_opts {
     const char *ca_file;       /* NULL: the system store */
     unsigned connect_timeout;  /* seconds */
     unsigned io_timeout;       /* seconds for each read or write */
+    unsigned command_timeout;  /* seconds for a command's whole reply, the
+                                  greeting and login too; a streamed
+                                  literal is exempt once it flows (the
+                                  browser paces it). 0: no limit */
     const struct net_guard *guard; /* NULL: any address; else only those
                                       it allows (a host a user typed) */
     const char *client_addr;   /* the browser's address, sent before login

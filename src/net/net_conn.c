@@ -32,6 +32,8 @@ struct net_conn {
     char *host;        /* as given to connect */
     char *peer;        /* "host:port" */
     char failure[256]; /* the error that broke it, repeated to later calls */
+    /* net_conn_limit_total: when what follows must be done (0: no limit) */
+    int64_t total_end_us, total_span_us;
 };
 
 /* ------------------------------------------------------------------ */
@@ -61,22 +63,40 @@ net_conn_set_timeout(struct err *err, const char *what, const char *peer,
             net_conn_span(span, sizeof(span), deadline_us - start_us));
 }
 
+/* The earlier of a call's own deadline and the connection's total limit. */
+static int64_t
+net_conn_cap(const struct net_conn *c, int64_t deadline_us)
+{
+    if (c->total_end_us != 0 && c->total_end_us < deadline_us)
+        return c->total_end_us;
+    return deadline_us;
+}
+
 /* Waits until fd is ready for events, or fails with ERR_TIMEOUT when
  * deadline_us passes. Readiness includes errors and hang-ups: the I/O call
  * that follows reports them. Never returns before the deadline without the
  * fd being ready (poll's timeout is rounded up). */
 static int
-net_conn_wait(int fd, short events, const char *what, const char *peer,
+net_conn_wait(const struct net_conn *c, short events, const char *what,
               int64_t start_us, int64_t deadline_us, struct err *err)
 {
     for (;;) {
         int64_t now = g_get_monotonic_time();
         int64_t ms;
-        struct pollfd p = {.fd = fd, .events = events};
+        struct pollfd p = {.fd = c->fd, .events = events};
         int r;
 
+        if (now >= deadline_us && deadline_us == c->total_end_us) {
+            /* not "timed out after 0.2 s": the last call is not to blame */
+            char span[32];
+
+            err_set(err, ERR_TIMEOUT, "%s %s: no complete reply within %s "
+                    "in all", what, c->peer,
+                    net_conn_span(span, sizeof(span), c->total_span_us));
+            return -1;
+        }
         if (now >= deadline_us) {
-            net_conn_set_timeout(err, what, peer, start_us, deadline_us);
+            net_conn_set_timeout(err, what, c->peer, start_us, deadline_us);
             return -1;
         }
         ms = (deadline_us - now + 999) / 1000;
@@ -84,7 +104,7 @@ net_conn_wait(int fd, short events, const char *what, const char *peer,
         if (r > 0)
             return 0;
         if (r < 0 && errno != EINTR) {
-            err_set(err, ERR_INTERNAL, "%s %s: poll: %s", what, peer,
+            err_set(err, ERR_INTERNAL, "%s %s: poll: %s", what, c->peer,
                     g_strerror(errno));
             return -1;
         }
@@ -598,7 +618,7 @@ net_conn_start_tls(struct net_conn *c, const struct net_tls_opts *opts,
         return -1;
     }
     SSL_set_connect_state(ssl);
-
+    deadline_us = net_conn_cap(c, deadline_us);
     for (;;) {
         int r, e, saved_errno;
         char why[160];
@@ -613,8 +633,8 @@ net_conn_start_tls(struct net_conn *c, const struct net_tls_opts *opts,
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             short ev = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 
-            if (net_conn_wait(c->fd, ev, "TLS to", c->peer, start_us,
-                              deadline_us, err) == 0)
+            if (net_conn_wait(c, ev, "TLS to", start_us, deadline_us,
+                              err) == 0)
                 continue;
             ERR_clear_error();
             net_conn_break(c, err);
@@ -657,6 +677,7 @@ net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
     xassert(max > 0);
     if (c->broken)
         return net_conn_fail_again(c, err);
+    deadline_us = net_conn_cap(c, deadline_us);
     if (max > INT_MAX)
         max = INT_MAX; /* SSL_read's limit; recv would take more, no need */
     for (;;) {
@@ -698,8 +719,8 @@ net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
                                      c->peer, g_strerror(errno));
         }
         /* a read timeout leaves the stream intact: not broken */
-        if (net_conn_wait(c->fd, ev, "read from", c->peer, start_us,
-                          deadline_us, err) < 0)
+        if (net_conn_wait(c, ev, "read from", start_us, deadline_us,
+                          err) < 0)
             return -1;
     }
 }
@@ -714,6 +735,7 @@ net_conn_write_all(struct net_conn *c, const void *data, size_t len,
 
     if (c->broken)
         return net_conn_fail_again(c, err);
+    deadline_us = net_conn_cap(c, deadline_us);
     while (left > 0) {
         short ev = POLLOUT;
 
@@ -755,7 +777,7 @@ net_conn_write_all(struct net_conn *c, const void *data, size_t len,
                 return net_conn_fail(c, err, ERR_CONN, "write to %s: %s",
                                      c->peer, g_strerror(errno));
         }
-        if (net_conn_wait(c->fd, ev, "write to", c->peer, start_us, deadline_us,
+        if (net_conn_wait(c, ev, "write to", start_us, deadline_us,
                           err) < 0) {
             /* part of the data may be gone: the stream is out of step */
             net_conn_break(c, err);
@@ -768,6 +790,13 @@ net_conn_write_all(struct net_conn *c, const void *data, size_t len,
 /* ------------------------------------------------------------------ */
 /* State                                                               */
 /* ------------------------------------------------------------------ */
+
+void
+net_conn_limit_total(struct net_conn *c, int64_t span_us)
+{
+    c->total_span_us = span_us > 0 ? span_us : 0;
+    c->total_end_us = span_us > 0 ? g_get_monotonic_time() + span_us : 0;
+}
 
 bool
 net_conn_is_readable(struct net_conn *c)

@@ -96,6 +96,14 @@ ATTR_NODISCARD int net_conn_write_all(struct net_conn *c, const void *data,
                                       size_t len, int64_t deadline_us,
                                       struct err *err);
 
+/* Everything from now on (one command and its whole reply, say) must be
+ * done within span_us, whatever each call's own deadline: a peer that
+ * answers a byte at a time, each one just within the read timeout, cannot
+ * hold the caller for ever. Such a timeout reads "read from HOST:PORT: no
+ * complete reply within N s in all". 0 lifts the limit (a download that
+ * the browser paces). Replaces any limit set before. */
+void net_conn_limit_total(struct net_conn *c, int64_t span_us);
+
 /* True when the peer has closed the connection, sent bytes nobody asked
  * for yet, or the connection is broken; false on a healthy idle
  * connection. Never blocks and costs no round trip (poll with a zero

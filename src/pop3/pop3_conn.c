@@ -27,6 +27,7 @@ struct pop3_conn {
     unsigned char in[POP3_CONN_INBUF];
     size_t in_start, in_end;
     int64_t io_timeout_us;
+    int64_t command_timeout_us; /* 0: none */
     unsigned caps;
     bool broken;
     bool allow_apop;
@@ -125,6 +126,8 @@ static int
 pop3_conn_send(struct pop3_conn *c, const void *data, size_t len,
                struct err *err)
 {
+    /* what is sent is a command: its whole reply has command_timeout */
+    net_conn_limit_total(c->net, c->command_timeout_us);
     if (net_conn_write_all(c->net, data, len, pop3_conn_deadline(c), err) < 0)
         return pop3_conn_fail(c);
     return 0;
@@ -427,6 +430,7 @@ pop3_conn_open(const struct pop3_conn_opts *o, struct err *err)
                        (int64_t)o->connect_timeout * G_USEC_PER_SEC;
 
     c->io_timeout_us = (int64_t)o->io_timeout * G_USEC_PER_SEC;
+    c->command_timeout_us = (int64_t)o->command_timeout * G_USEC_PER_SEC;
     c->allow_apop = o->allow_apop;
     c->auth = o->auth;
     c->max_message = o->max_message != 0 ? o->max_message : UINT64_MAX;
@@ -434,6 +438,7 @@ pop3_conn_open(const struct pop3_conn_opts *o, struct err *err)
     c->net = net_conn_connect(o->host, o->port, deadline, err);
     if (c->net == NULL)
         goto fail;
+    net_conn_limit_total(c->net, c->command_timeout_us); /* the greeting */
     if (o->tls == CFG_TLS_IMPLICIT) {
         struct net_tls_opts tls = {.ca_file = o->ca_file,
                                    .verify_host = o->host};
@@ -789,6 +794,13 @@ pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg, struct err *err)
     c->streaming = true;
     c->stream_done = false;
     return 0;
+}
+
+void
+pop3_conn_retr_paced(struct pop3_conn *c)
+{
+    xassert(c->streaming);
+    net_conn_limit_total(c->net, 0);
 }
 
 ssize_t

@@ -32,6 +32,9 @@ struct pop3_conn_opts {
     const char *ca_file;      /* NULL: the system store */
     unsigned connect_timeout; /* seconds, connect and TLS handshake */
     unsigned io_timeout;      /* seconds for each read or write */
+    unsigned command_timeout; /* seconds for a command's whole reply (the
+                               * greeting too; not a RETR body, which the
+                               * browser paces); 0: no limit */
     bool allow_apop;          /* use APOP when the greeting allows it */
     uint64_t max_message;     /* cap on RETR and TOP bodies; 0: no cap */
     enum pop3_auth auth;      /* 0: POP3_AUTH_AUTO */
@@ -110,6 +113,11 @@ ATTR_NODISCARD int pop3_conn_top(struct pop3_conn *c, unsigned msg,
  * until it ends. */
 ATTR_NODISCARD int pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg,
                                         struct err *err);
+
+/* The RETR just begun is read at a browser's pace (a download): each read
+ * keeps its io_timeout, the body as a whole loses command_timeout. */
+void pop3_conn_retr_paced(struct pop3_conn *c);
+
 ATTR_NODISCARD ssize_t pop3_conn_retr_read(struct pop3_conn *c, void *buf,
                                            size_t max, struct err *err);
 

@@ -72,7 +72,7 @@ struct pool_idle {
 struct pool {
     unsigned per_session, per_server, total;
     int64_t idle_us;
-    unsigned connect_timeout, io_timeout; /* seconds */
+    unsigned connect_timeout, io_timeout, command_timeout; /* seconds */
     uint64_t max_message;   /* for the stores: max_message_size */
     unsigned pop3_idle;     /* seconds */
     pool_open_fn *open;
@@ -140,6 +140,7 @@ pool_new(const struct cfg *cfg, pool_open_fn *open, void *open_ctx)
     p->idle_us = (int64_t)cfg->pool_idle * G_TIME_SPAN_SECOND;
     p->connect_timeout = cfg->connect_timeout;
     p->io_timeout = cfg->io_timeout;
+    p->command_timeout = cfg->command_timeout;
     p->max_message = cfg->max_message_size;
     p->pop3_idle = cfg->pop3_idle;
     p->open = open;
@@ -337,6 +338,7 @@ pool_open_new(struct pool *p, struct session *s,
         .client_addr = s->client_addr,
         .connect_timeout = p->connect_timeout,
         .io_timeout = p->io_timeout,
+        .command_timeout = p->command_timeout,
         .max_message = p->max_message,
         .pop3_idle = p->pop3_idle,
     };

@@ -259,6 +259,7 @@ struct store_login {
     const char *user;
     const char *password;
     unsigned connect_timeout, io_timeout; /* seconds */
+    unsigned command_timeout; /* seconds, a command's whole reply */
     uint64_t max_message;     /* cfg max_message_size */
     unsigned pop3_idle;       /* cfg pop3_idle, seconds */
     struct store_memo *memo;  /* the session's; NULL: the store makes its

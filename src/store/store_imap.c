@@ -2150,6 +2150,7 @@ store_imap_open(const struct store_login *login, struct err *err)
         .ca_file = srv->ca_file,
         .connect_timeout = login->connect_timeout,
         .io_timeout = login->io_timeout,
+        .command_timeout = login->command_timeout,
         /* a host a user typed must not lead into the local network */
         .guard = srv->is_typed ? &guard : NULL,
         .client_addr = login->client_addr,

@@ -531,6 +531,7 @@ store_pop3_stream_open(struct store *st, const char *folder, const char *id,
             g_free(s);
             return NULL;
         }
+        pop3_conn_retr_paced(sp->conn);
         s->retr = true;
         p3memo_mark_seen(sp, m->uid);
         return &s->base;
@@ -797,6 +798,7 @@ store_pop3_open(const struct store_login *login, struct err *err)
         .ca_file = srv->ca_file,
         .connect_timeout = login->connect_timeout,
         .io_timeout = login->io_timeout,
+        .command_timeout = login->command_timeout,
         .allow_apop = srv->apop,
         .max_message = login->max_message,
         .auth = auth_of[srv->pop3_auth],

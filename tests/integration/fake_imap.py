@@ -19,7 +19,7 @@ STARTTLS_MODES = ("starttls-bad", "starttls-no", "starttls-omitted",
 # Modes that log in fine, then misbehave at the first command that reads
 # mail (LIST, SELECT, ...): the mailbox page's first request.
 AFTER_LOGIN_MODES = ("literal", "endless", "deep", "garbage",
-                     "stall-literal", "disconnect")
+                     "stall-literal", "drip", "disconnect")
 
 # "client-first": the greeting waits for the client's first bytes. A TLS
 # client speaks first and gives up at the greeting; written before its
@@ -241,6 +241,19 @@ class _Session:
         elif what == "stall-literal":
             self.send(b"* 1 FETCH (UID 1 BODY[] {1000}\r\n" + b"y" * 100)
             self.drain()  # and never the rest: postern must time out
+        elif what == "drip":
+            # never silent, never done: "* OK" lines a byte every 0.5 s,
+            # each byte well within io_timeout; command_timeout ends it
+            line = b"* OK still working\r\n"
+            end = time.monotonic() + 30
+            i = 0
+            while time.monotonic() < end:
+                try:
+                    self.c.sendall(line[i % len(line):i % len(line) + 1])
+                except OSError:
+                    return
+                i += 1
+                time.sleep(0.5)
         elif what == "disconnect":
             self.send(b"* 1 FETCH (UID 1 FLAGS (\\Seen")
             self.c.shutdown(socket.SHUT_RDWR)

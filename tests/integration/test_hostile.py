@@ -44,7 +44,10 @@ port = {FAKE_IMAP_PORT}
 tls = starttls
 ca_file = {ENV.mail.get('CA_FILE', '/nonexistent')}
 """
-    PROC = ENV.spawn_serve("hostile", PORT, extra_servers=servers)
+    # command_timeout above io_timeout (4 s): "stall-literal" still meets
+    # the one, "drip" (a byte every 0.5 s) the other
+    PROC = ENV.spawn_serve("hostile", PORT, extra_servers=servers,
+                           extra_postern="command_timeout = 7")
     # one ordinary login and page first: memory for normal work is in
     c = Client(PORT)
     c.login(USER, PASSWORD, server="hostile")
@@ -108,6 +111,7 @@ class Hostile(unittest.TestCase):
             "deep": (502, b"cannot read"),
             "garbage": (502, b"cannot read"),
             "stall-literal": (504, b"did not answer in time"),
+            "drip": (504, b"did not answer in time"),
             "disconnect": (502, b"could not be reached"),
         }
         self.assertEqual(set(want), set(fake_imap.AFTER_LOGIN_MODES))

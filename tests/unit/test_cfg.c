@@ -44,6 +44,8 @@ test_minimal_file_gets_defaults(void **state)
     assert_string_equal(c->base_path, "/");
     assert_int_equal(c->page_size, 50);
     assert_int_equal(c->pool_per_session, 2);
+    assert_int_equal(c->io_timeout, 30);
+    assert_int_equal(c->command_timeout, 120);
     assert_int_equal(c->n_servers, 1);
     assert_string_equal(c->servers[0]->name, "home");
     assert_int_equal(c->servers[0]->protocol, CFG_PROTO_IMAP);
@@ -129,6 +131,10 @@ test_bad_values_say_what_is_expected(void **state)
                         "[server a]\nhost = x\n",
                         "[postern] login_fails_per_user: \"0\" is not a "
                         "number from 1 to 1000000");
+    assert_config_error("[postern]\ncommand_timeout = 0\n"
+                        "[server a]\nhost = x\n",
+                        "[postern] command_timeout: \"0\" is not a "
+                        "number from 1 to 3600");
     assert_config_error("[postern]\nlisten = 8080\n[server a]\nhost = x\n",
                         "[postern] listen: \"8080\" is not HOST:PORT");
     assert_config_error("[postern]\nlisten = h:70000\n[server a]\nhost = x\n",

@@ -260,6 +260,17 @@ srv_conn_thread(gpointer data)
         } else if (n == 8 && memcmp(line, "INJECT\r\n", n) == 0) {
             if (!srv_write(sc, "OK go\r\nINJECTED\r\n", 17))
                 break;
+        } else if (n == 6 && memcmp(line, "DRIP\r\n", n) == 0) {
+            /* a slow server: each byte in time, the line 1.2 s late */
+            const char *drip = "dripping..\r\n";
+            bool sent = true;
+
+            for (size_t i = 0; drip[i] != '\0' && sent; i++) {
+                g_usleep(100 * 1000);
+                sent = srv_write(sc, drip + i, 1);
+            }
+            if (!sent)
+                break;
         } else if (n == 7 && memcmp(line, "CLOSE\r\n", n) == 0) {
             break;
         } else if (n == 6 && memcmp(line, "DROP\r\n", n) == 0) {
@@ -1014,6 +1025,72 @@ test_read_times_out_at_the_deadline_and_stays_usable(void **state)
     }
 }
 
+/* Reads one line, each read given 1 s: the bytes read, -1 at an error. */
+static ssize_t
+read_line_slowly(struct net_conn *c, char *buf, size_t max, struct err *err)
+{
+    size_t n = 0;
+
+    while (n < max && (n == 0 || buf[n - 1] != '\n')) {
+        ssize_t r = net_conn_read(c, buf + n, 1, in_ms(1000), err);
+
+        if (r < 0)
+            return -1;
+        n += (size_t)r;
+    }
+    return (ssize_t)n;
+}
+
+static void
+test_total_limit_stops_a_server_that_drips(void **state)
+{
+    const unsigned ports[2] = {T.plain.port, T.tls.port};
+
+    (void)state;
+    for (int tls = 0; tls < 2; tls++) {
+        struct net_conn *c = connect_ok("localhost", ports[tls]);
+        struct err err = {0};
+        char buf[64];
+        int64_t end;
+
+        if (tls)
+            start_tls_ok(c, T.ca_file, "localhost");
+        net_conn_limit_total(c, 300 * MS);
+        end = g_get_monotonic_time() + 300 * MS;
+        write_ok(c, "DRIP\r\n");
+        /* every byte comes within its read's 1 s; the line never in time */
+        assert_int_equal(read_line_slowly(c, buf, sizeof(buf), &err), -1);
+        assert_at_deadline(end);
+        assert_err(&err, ERR_TIMEOUT, "read from localhost:");
+        if (strstr(err.msg, "no complete reply within 0.3 s in all") == NULL)
+            fail_msg("tls=%d: %s", tls, err.msg);
+        net_conn_free(&c);
+    }
+}
+
+static void
+test_lifted_total_limit_lets_a_slow_reply_through(void **state)
+{
+    struct net_conn *c = connect_ok("localhost", T.plain.port);
+    struct err err = {0};
+    char buf[64];
+    ssize_t n;
+
+    (void)state;
+    net_conn_limit_total(c, 300 * MS);
+    net_conn_limit_total(c, 0); /* a download the browser paces */
+    write_ok(c, "DRIP\r\n");
+    n = read_line_slowly(c, buf, sizeof(buf) - 1, &err);
+    if (n < 0)
+        fail_msg("read: %s", err.msg);
+    buf[n] = '\0';
+    assert_string_equal(buf, "dripping..\r\n");
+    /* and a limit set again applies to what follows, afresh */
+    net_conn_limit_total(c, 2000 * MS);
+    expect_echo(c, "still here\r\n");
+    net_conn_free(&c);
+}
+
 static void
 test_tls_handshake_times_out_against_a_mute_server(void **state)
 {
@@ -1168,6 +1245,8 @@ main(void)
         T_(test_bad_port_and_empty_host_are_refused),
         T_(test_connect_times_out_at_the_deadline),
         T_(test_read_times_out_at_the_deadline_and_stays_usable),
+        T_(test_total_limit_stops_a_server_that_drips),
+        T_(test_lifted_total_limit_lets_a_slow_reply_through),
         T_(test_tls_handshake_times_out_against_a_mute_server),
         T_(test_server_close_is_conn_closed),
         T_(test_is_readable_on_idle_data_and_close),

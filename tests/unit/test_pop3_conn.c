@@ -24,8 +24,11 @@
 /* The fake sends script[0] on accept (NULL: nothing, a stall), then for
  * each later entry reads one line from the client into got and answers
  * with the entry (NULL: no answer). FAKE_HANG_UP closes the connection
- * right after the entry before it, without reading anything more. After the script it keeps reading into got until the client
- * closes. */
+ * right after the entry before it, without reading anything more. After
+ * the script it keeps reading into got until the client closes. What
+ * follows a FAKE_DRIP byte in an entry goes a byte every 100 ms (a server
+ * that is slow, never silent). */
+#define FAKE_DRIP "\x01"
 static const char FAKE_HANG_UP[] = "(hang up)";
 
 struct fake {
@@ -77,6 +80,29 @@ fake_send(int fd, const char *s)
     }
 }
 
+static void
+fake_answer(int fd, const char *s)
+{
+    const char *drip = strchr(s, FAKE_DRIP[0]);
+
+    if (drip == NULL) {
+        fake_send(fd, s);
+        return;
+    }
+    {
+        char *head = g_strndup(s, (gsize)(drip - s));
+
+        fake_send(fd, head);
+        g_free(head);
+    }
+    for (const char *p = drip + 1; *p != '\0'; p++) {
+        char one[2] = {*p, '\0'};
+
+        g_usleep(100 * 1000);
+        fake_send(fd, one);
+    }
+}
+
 static gpointer
 fake_thread(gpointer data)
 {
@@ -96,7 +122,7 @@ fake_thread(gpointer data)
         if (i > 0 && !fake_read_line(f, fd))
             break;
         if (f->script[i] != NULL)
-            fake_send(fd, f->script[i]);
+            fake_answer(fd, f->script[i]);
     }
     while (fake_read_line(f, fd)) {
         /* keep what the client says after the script, until it closes */
@@ -994,6 +1020,74 @@ test_stall_in_the_middle_of_retr_is_a_timeout(void **state)
     g_free(fake_finish(&f));
 }
 
+/* Each byte within io_timeout, the reply 1.7 s in all: command_timeout
+ * (1 s) ends it, where io_timeout alone would wait for ever. */
+static void
+test_a_reply_that_drips_past_command_timeout_is_a_timeout(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT,
+        "+OK\r\n" FAKE_DRIP "Subject: hi\r\n\r\n.\r\n", /* TOP */
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+    GString *hdr = g_string_new(NULL);
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.io_timeout = 1;
+    o.command_timeout = 1;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    assert_int_equal(pop3_conn_top(c, 1, hdr, 0, NULL, &err), -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    assert_non_null(strstr(err.msg, "no complete reply within 1 s in all"));
+    g_string_free(hdr, TRUE);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+/* A download the browser paces: the same slow body gets through. */
+static void
+test_a_paced_retr_is_not_held_to_command_timeout(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT,
+        "+OK\r\n" FAKE_DRIP "Subject: hi\r\n\r\n.\r\n", /* RETR */
+        "+OK bye\r\n",
+    };
+    struct fake f;
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+    GString *got = g_string_new(NULL);
+    char buf[256];
+    ssize_t n;
+
+    (void)state;
+    START(&f, script);
+    o = opts_for(&f);
+    o.io_timeout = 1;
+    o.command_timeout = 1;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    pop3_conn_retr_paced(c);
+    while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
+        g_string_append_len(got, buf, n);
+    if (n < 0)
+        fail_msg("RETR: %s", err.msg);
+    assert_string_equal(got->str, "Subject: hi\r\n\r\n");
+    g_string_free(got, TRUE);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
 static void
 test_hang_up_in_the_middle_of_retr_is_a_connection_error(void **state)
 {
@@ -1115,6 +1209,9 @@ main(void)
         cmocka_unit_test(
             test_top_past_the_cap_keeps_the_head_and_the_connection),
         cmocka_unit_test(test_stall_in_the_middle_of_retr_is_a_timeout),
+        cmocka_unit_test(
+            test_a_reply_that_drips_past_command_timeout_is_a_timeout),
+        cmocka_unit_test(test_a_paced_retr_is_not_held_to_command_timeout),
         cmocka_unit_test(
             test_hang_up_in_the_middle_of_retr_is_a_connection_error),
         cmocka_unit_test(
