@@ -296,10 +296,12 @@ ATTR_NODISCARD int store_summary_page(struct store *st,
                                       struct err *err);
 ATTR_NODISCARD int store_ping(struct store *st, struct err *err);
 
-/* The ids before and after id in folder's list as this connection last
- * gave it (its sort and search: the list the user came from), for the
- * message page's Previous and Next; in a. NULL at either end, and both
- * when no list of folder is known or id is not in it. No round trip. */
+/* The ids before and after id in folder's list as it was last listed
+ * (its sort and search: the list the user came from), for the message
+ * page's Previous and Next; in a. NULL at either end, and both when no
+ * list of folder is known or id is not in it. No round trip: IMAP keeps
+ * the connection's last sort order, POP3 sorts its snapshot again (by
+ * sender or subject from the session's cached summaries). */
 void store_neighbours(struct store *st, struct arena *a, const char *folder,
                       const char *id, const char **prev_out,
                       const char **next_out);

@@ -33,6 +33,10 @@ struct p3memo {
     GHashTable *seen;           /* uid -> itself: opened this session */
     char last_uid[STORE_ID_MAX + 1];
     GBytes *last;               /* that message, or NULL */
+    /* the sort of the list last shown: the message page's Previous and
+     * Next follow it */
+    bool listed;
+    enum store_sort list_sort;
 };
 
 struct store_pop3 {
@@ -299,15 +303,36 @@ p3_sort_keys(struct store_pop3 *sp, enum store_sort sort, struct arena *a,
     return 0;
 }
 
+/* The maildrop's indices in sort's order, in a (n of them). */
+static int
+p3_order(struct store_pop3 *sp, enum store_sort sort, struct arena *a,
+         guint **order_out, struct err *err)
+{
+    struct p3_sort_ctx ctx = {.sp = sp, .sort = sort};
+    size_t n = sp->msgs->len;
+    guint *order;
+
+    if ((sort == STORE_SORT_FROM_ASC || sort == STORE_SORT_FROM_DESC ||
+         sort == STORE_SORT_SUBJECT_ASC || sort == STORE_SORT_SUBJECT_DESC) &&
+        p3_sort_keys(sp, sort, a, &ctx, err) < 0)
+        return -1;
+    order = arena_alloc(a, (n > 0 ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++)
+        order[i] = (guint)i;
+    g_qsort_with_data(order, (gint)n, sizeof(*order), p3_cmp, &ctx);
+    *order_out = order;
+    return 0;
+}
+
 static int
 store_pop3_summary_page(struct store *st, const struct store_page_query *q,
                         struct arena *a, struct store_page *out,
                         struct err *err)
 {
     struct store_pop3 *sp = (struct store_pop3 *)st;
-    struct p3_sort_ctx ctx = {.sp = sp, .sort = q->sort};
     size_t n = sp->msgs->len, first, count;
     unsigned per = q->per_page > 0 ? q->per_page : 50;
+    struct p3memo *memo;
     guint *order;
 
     memset(out, 0, sizeof(*out));
@@ -320,15 +345,8 @@ store_pop3_summary_page(struct store *st, const struct store_page_query *q,
         err_set(err, ERR_UNSUPPORTED, "a POP3 server cannot search");
         return -1;
     }
-    if ((q->sort == STORE_SORT_FROM_ASC || q->sort == STORE_SORT_FROM_DESC ||
-         q->sort == STORE_SORT_SUBJECT_ASC ||
-         q->sort == STORE_SORT_SUBJECT_DESC) &&
-        p3_sort_keys(sp, q->sort, a, &ctx, err) < 0)
+    if (p3_order(sp, q->sort, a, &order, err) < 0)
         return -1;
-    order = arena_alloc(a, (n > 0 ? n : 1) * sizeof(*order));
-    for (size_t i = 0; i < n; i++)
-        order[i] = (guint)i;
-    g_qsort_with_data(order, (gint)n, sizeof(*order), p3_cmp, &ctx);
 
     out->folder = "INBOX";
     out->sort = q->sort;
@@ -346,7 +364,44 @@ store_pop3_summary_page(struct store *st, const struct store_page_query *q,
             return -1;
     }
     out->n = count;
+    memo = p3memo_lock(sp);
+    memo->listed = true;
+    memo->list_sort = q->sort;
+    p3memo_unlock(sp);
     return 0;
+}
+
+/* From the snapshot in the sort last listed: after a deletion (a new
+ * connection, a new snapshot) the deleted ones are gone from it too. A
+ * sort by sender or subject takes the session's cached summaries. */
+static void
+store_pop3_neighbours(struct store *st, struct arena *a, const char *folder,
+                      const char *id, const char **prev_out,
+                      const char **next_out)
+{
+    struct store_pop3 *sp = (struct store_pop3 *)st;
+    gpointer at = g_hash_table_lookup(sp->by_uid, id);
+    struct p3memo *memo = p3memo_lock(sp);
+    bool listed = memo->listed;
+    enum store_sort sort = memo->list_sort;
+    struct err ignored = {0};
+    guint *order;
+
+    p3memo_unlock(sp);
+    if (!listed || at == NULL || g_ascii_strcasecmp(folder, "INBOX") != 0 ||
+        p3_order(sp, sort, a, &order, &ignored) < 0)
+        return;
+    for (guint i = 0; i < sp->msgs->len; i++) {
+        if (order[i] != GPOINTER_TO_UINT(at) - 1)
+            continue;
+        if (i > 0)
+            *prev_out = arena_strdup(
+                a, g_array_index(sp->msgs, struct p3msg, order[i - 1]).uid);
+        if (i + 1 < sp->msgs->len)
+            *next_out = arena_strdup(
+                a, g_array_index(sp->msgs, struct p3msg, order[i + 1]).uid);
+        return;
+    }
 }
 
 static int
@@ -843,6 +898,7 @@ static const struct store_ops store_pop3_ops = {
     .stream_open = store_pop3_stream_open,
     .stream_read = store_pop3_stream_read,
     .stream_close = store_pop3_stream_close,
+    .neighbours = store_pop3_neighbours,
     .ping = store_pop3_ping,
     .close = store_pop3_close,
 };

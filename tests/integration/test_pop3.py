@@ -231,6 +231,31 @@ class PagesAdapt(unittest.TestCase):
         imap = imap_client()
         self.assertIn(b'value="move"', imap.get("/mailbox?f=INBOX").body)
 
+    def test_previous_next_follow_the_list_as_sorted(self):
+        c = pop3_client("pop3s")
+
+        def neighbours(uid):
+            status, j = c.json(f"/message?f=INBOX&uid={q(uid)}")
+            self.assertEqual(status, 200, j)
+            return j.get("prev_uid"), j.get("next_uid")
+
+        status, j = c.json("/mailbox?f=INBOX")
+        order = [m["uid"] for m in j["messages"]]
+        self.assertGreater(len(order), 2)
+        self.assertEqual(neighbours(order[0]), (None, order[1]))
+        self.assertEqual(neighbours(order[1]), (order[0], order[2]))
+        if j["pages"] > 1:  # past the page's end: the list goes on
+            status, p2 = c.json("/mailbox?f=INBOX&page=2")
+            self.assertEqual(neighbours(order[-1])[1],
+                             p2["messages"][0]["uid"])
+        # sorted by size: the neighbours of that list
+        status, j = c.json("/mailbox?f=INBOX&sort=size-asc")
+        by_size = [m["uid"] for m in j["messages"]]
+        self.assertEqual(neighbours(by_size[1]), (by_size[0], by_size[2]))
+        page = c.get(f"/message?f=INBOX&uid={q(by_size[1])}")
+        self.assertIn(f'id="next-msg" rel="next" href="/message?f=INBOX'
+                      f'&amp;uid={q(by_size[2])}"'.encode(), page.body)
+
     def test_what_pop3_cannot_do_is_refused_with_400(self):
         c = pop3_client("pop3s")
         status, j = c.json("/mailbox?f=INBOX")
