@@ -65,6 +65,39 @@ static_file_compress(struct static_file *f)
     }
 }
 
+/* A character that continues a name or a number (CSS Syntax §4.2). */
+static bool
+css_name_char(char c)
+{
+    return g_ascii_isalnum(c) || c == '-' || c == '_' || c == '\\' ||
+           (unsigned char)c >= 0x80;
+}
+
+/* Whether prev and next, with nothing between, would make one token of
+ * what a comment kept as two: "a" "b", "1" "px", "1" ".5". */
+static bool
+css_would_join(char prev, char next)
+{
+    return css_name_char(prev) &&
+           (css_name_char(next) || (next == '.' && g_ascii_isdigit(prev)));
+}
+
+/* "url(" at css[at] (any case, not inside a longer name) opening an
+ * unquoted URL. */
+static bool
+css_unquoted_url_at(const char *css, size_t at, size_t len)
+{
+    size_t i = at + 4;
+
+    if (len - at < 4 || g_ascii_strncasecmp(css + at, "url(", 4) != 0 ||
+        (at > 0 && (g_ascii_isalnum(css[at - 1]) || css[at - 1] == '-' ||
+                    css[at - 1] == '_')))
+        return false;
+    while (i < len && g_ascii_isspace(css[i]))
+        i++;
+    return i < len && css[i] != '"' && css[i] != '\'';
+}
+
 size_t
 web_static_strip_css_comments(char *css, size_t len)
 {
@@ -83,6 +116,11 @@ web_static_strip_css_comments(char *css, size_t len)
         } else if (c == '"' || c == '\'') {
             quote = c;
             css[out++] = css[in++];
+        } else if (css_unquoted_url_at(css, in, len)) {
+            /* an unquoted url( ... ) is one token, comment marks and all
+             * (CSS Syntax §4.3.6) */
+            while (in < len && css[in] != ')')
+                css[out++] = css[in++];
         } else if (c == '/' && in + 1 < len && css[in + 1] == '*') {
             const char *end = g_strstr_len(css + in + 2,
                                            (gssize)(len - in - 2), "*/");
@@ -90,8 +128,16 @@ web_static_strip_css_comments(char *css, size_t len)
             /* an unterminated comment runs to the end (CSS Syntax §4.3.2) */
             in = end != NULL ? (size_t)(end - css) + 2 : len;
             if (in < len && css[in] == '\n' &&
-                (out == 0 || css[out - 1] == '\n'))
+                (out == 0 || css[out - 1] == '\n')) {
                 in++; /* a comment's own line goes with it */
+            } else if (out > 0 && in < len &&
+                       css_would_join(css[out - 1], css[in])) {
+                /* it kept two tokens apart ("1px", comment, "2px"): an
+                 * empty comment does the same; a space could mean more
+                 * (a descendant selector) */
+                memcpy(css + out, "/**/", 4);
+                out += 4;
+            }
         } else {
             css[out++] = css[in++];
         }

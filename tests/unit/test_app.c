@@ -229,6 +229,12 @@ test_css_comments_go_strings_stay(void **state)
         {"a{content:'\\'/*'}/**/b{}", "a{content:'\\'/*'}b{}"},
         {"a{}/* never closed", "a{}"},
         {"a{}/*/b{}*/c{}", "a{}c{}"},
+        /* two tokens stay two; a comment between others just goes */
+        {"a{margin:1px/**/2px}", "a{margin:1px/**/2px}"},
+        {"a/* x */.b{}", "a.b{}"},
+        /* an unquoted url() holds no comment */
+        {"a{b:url(x/*y*/z)}/**/c{}", "a{b:url(x/*y*/z)}c{}"},
+        {"a{b:url( \"/*\" )/* c */}", "a{b:url( \"/*\" )}"},
         {"", ""},
     };
 
