@@ -37,6 +37,7 @@ struct imap_conn {
     unsigned select_serial;
     /* a literal being streamed (imap_conn_stream_*) */
     bool streaming, stream_done;
+    bool stream_paced;        /* imap_conn_stream_paced: no total limit */
     unsigned stream_literals; /* literals of the stream begun so far */
     uint64_t stream_first_size; /* the first one's announced size */
     GByteArray *stream_q;   /* literal bytes not yet handed out */
@@ -418,7 +419,8 @@ imap_conn_stream_note(struct imap_conn *c, uint64_t left, uint64_t size)
     if (left == size && c->stream_literals++ == 0) {
         c->stream_first_size = size;
         /* from here the browser sets the pace; each read keeps its own */
-        net_conn_limit_total(c->net, 0);
+        if (c->stream_paced)
+            net_conn_limit_total(c->net, 0);
     }
 }
 
@@ -538,6 +540,7 @@ imap_conn_stream_begin(struct imap_conn *c, struct imap_cmd *cmd,
     imap_cmd_free(&cmd);
     c->streaming = true;
     c->stream_done = false;
+    c->stream_paced = false;
     c->stream_literals = 0;
     c->stream_q = g_byte_array_new();
     c->stream_off = 0;
@@ -580,6 +583,16 @@ imap_conn_stream_step(struct imap_conn *c, struct err *err)
         imap_conn_stream_small(c, r);
     }
     return 0;
+}
+
+void
+imap_conn_stream_paced(struct imap_conn *c)
+{
+    if (!c->streaming) /* ended already: nothing left to pace */
+        return;
+    c->stream_paced = true;
+    if (c->stream_literals > 0) /* already flowing */
+        net_conn_limit_total(c->net, 0);
 }
 
 int

@@ -25,9 +25,9 @@ struct imap_conn_opts {
     unsigned connect_timeout;  /* seconds */
     unsigned io_timeout;       /* seconds for each read or write */
     unsigned command_timeout;  /* seconds for a command's whole reply, the
-                                  greeting and login too; a streamed
-                                  literal is exempt once it flows (the
-                                  browser paces it). 0: no limit */
+                                  greeting and login too; a stream made
+                                  paced is exempt once its literal flows
+                                  (the browser sets the pace). 0: none */
     const struct net_guard *guard; /* NULL: any address; else only those
                                       it allows (a host a user typed) */
     const char *client_addr;   /* the browser's address, sent before login
@@ -94,6 +94,11 @@ ATTR_NODISCARD int imap_conn_stream_begin(struct imap_conn *c,
 ATTR_NODISCARD ssize_t imap_conn_stream_read(struct imap_conn *c, void *buf,
                                              size_t max, struct err *err);
 void imap_conn_stream_abort(struct imap_conn *c);
+/* The stream begun goes at a browser's pace (a download): once its
+ * literal flows, the reply as a whole loses command_timeout; each read
+ * keeps io_timeout. Without it a stream is a command like any other. */
+void imap_conn_stream_paced(struct imap_conn *c);
+
 /* Before the first imap_conn_stream_read(): waits for the reply to begin
  * and tells the size of its first literal (the part's bytes: an HTTP
  * Content-Length), or of all the data when the reply came whole. A NO

@@ -799,8 +799,8 @@ pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg, struct err *err)
 void
 pop3_conn_retr_paced(struct pop3_conn *c)
 {
-    xassert(c->streaming);
-    net_conn_limit_total(c->net, 0);
+    if (c->streaming) /* else it ended already */
+        net_conn_limit_total(c->net, 0);
 }
 
 ssize_t

@@ -289,6 +289,13 @@ store_flags_change(struct store *st, const char *folder,
                        err);
 }
 
+void
+store_stream_paced(struct store_stream *s)
+{
+    if (s->st->ops->stream_paced != NULL)
+        s->st->ops->stream_paced(s);
+}
+
 struct store_stream *
 store_stream_open(struct store *st, const char *folder, const char *id,
                   const char *section, struct err *err)

@@ -212,6 +212,8 @@ struct store_ops {
     int (*stream_size)(struct store_stream *s, uint64_t *size_out,
                        struct err *err);
     void (*stream_close)(struct store_stream *s);
+    /* Optional (NULL: nothing to do): store_stream_paced. */
+    void (*stream_paced)(struct store_stream *s);
     /* Optional (NULL: no neighbours): store_neighbours. */
     void (*neighbours)(struct store *st, struct arena *a, const char *folder,
                        const char *id, const char **prev_out,
@@ -387,6 +389,11 @@ ATTR_NODISCARD int store_stream_size(struct store_stream *s,
 ATTR_NODISCARD ssize_t store_stream_read(struct store_stream *s, void *buf,
                                          size_t max, struct err *err);
 void store_stream_close(struct store_stream **s);
+/* The stream goes out at a browser's pace (a download): once its bytes
+ * flow, the server's reply is no longer held to command_timeout as a
+ * whole (a slow phone would cut it); each read keeps io_timeout. Streams
+ * read into memory (a page being built) keep the limit. */
+void store_stream_paced(struct store_stream *s);
 
 /* A part's raw bytes, up to max: appended to out; *truncated_out says
  * whether there was more. Streams under the hood. */

@@ -36,6 +36,7 @@ struct fcache {
     enum store_sort sort;
     char *search;
     GArray *order;              /* uint32_t uids in display order */
+    unsigned order_gen;         /* names this order (ilist_keep) */
     bool stamped;               /* serial, changes: the selection's state */
     unsigned serial, changes;   /* when the last page was served */
 };
@@ -48,7 +49,86 @@ struct store_imap {
     GHashTable *cache;          /* folder (UTF-8) -> struct fcache */
     GPtrArray *names;           /* selectable folder paths, or NULL */
     struct msg_memo *memo;      /* the message read last */
+    struct store_memo *session; /* the session's: struct ilist */
 };
+
+/* The list the session was shown last, whichever of its connections
+ * served it: Previous and Next on the message page follow it (a message
+ * page may come over the other connection). */
+struct ilist {
+    char *folder;
+    unsigned gen;               /* the fcache order it copies */
+    GArray *order;              /* uint32_t uids */
+};
+
+/* Each new sort order gets its own number, across connections. */
+static volatile gint order_gens;
+
+static void *
+ilist_new(void)
+{
+    struct ilist *l = g_new0(struct ilist, 1);
+
+    l->order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    return l;
+}
+
+static void
+ilist_free(void *p)
+{
+    struct ilist *l = p;
+
+    g_free(l->folder);
+    g_array_free(l->order, TRUE);
+    g_free(l);
+}
+
+/* The page just served is the session's list now (a copy only when its
+ * order is not the one kept already: a cached page costs a comparison). */
+static void
+ilist_keep(struct store_imap *si, const struct fcache *fc)
+{
+    struct ilist *l = store_memo_lock(si->session, ilist_new, ilist_free);
+
+    if (l->gen != fc->order_gen || l->folder == NULL ||
+        strcmp(l->folder, fc->folder) != 0) {
+        g_free(l->folder);
+        l->folder = g_strdup(fc->folder);
+        l->gen = fc->order_gen;
+        g_array_set_size(l->order, fc->order->len);
+        if (fc->order->len > 0)
+            memcpy(l->order->data, fc->order->data,
+                   fc->order->len * sizeof(uint32_t));
+    }
+    store_memo_unlock(si->session);
+}
+
+/* Our own move or delete: the messages leave the session's list at once,
+ * so Previous and Next skip them (the next page sorts afresh anyway: the
+ * server reports the change). */
+static void
+ilist_forget(struct store_imap *si, const char *folder, const uint32_t *uids,
+             size_t n)
+{
+    struct ilist *l = store_memo_lock(si->session, ilist_new, ilist_free);
+
+    if (l->folder != NULL && strcmp(l->folder, folder) == 0) {
+        GHashTable *gone = g_hash_table_new(g_direct_hash, g_direct_equal);
+        guint kept = 0;
+
+        for (size_t i = 0; i < n; i++)
+            g_hash_table_add(gone, GUINT_TO_POINTER(uids[i]));
+        for (guint i = 0; i < l->order->len; i++) {
+            uint32_t uid = g_array_index(l->order, uint32_t, i);
+
+            if (!g_hash_table_contains(gone, GUINT_TO_POINTER(uid)))
+                g_array_index(l->order, uint32_t, kept++) = uid;
+        }
+        g_array_set_size(l->order, kept);
+        g_hash_table_destroy(gone);
+    }
+    store_memo_unlock(si->session);
+}
 
 static const struct store_ops store_imap_ops;
 
@@ -584,6 +664,7 @@ store_imap_order(struct store_imap *si, struct fcache *fc,
     if (fc->order != NULL)
         g_array_free(fc->order, TRUE);
     fc->order = ctx.uids;
+    fc->order_gen = (unsigned)g_atomic_int_add(&order_gens, 1) + 1;
     fc->sort = q->sort;
     g_free(fc->search);
     fc->search = g_strdup(q->search != NULL ? q->search : "");
@@ -698,6 +779,7 @@ store_imap_summary_page(struct store *st, const struct store_page_query *q,
         if (store_imap_order(si, fc, q, err) < 0)
             return -1;
     }
+    ilist_keep(si, fc);
 
     out->folder = arena_strdup(a, q->folder);
     out->sort = q->sort;
@@ -1626,28 +1708,6 @@ store_imap_uid_cmd(struct store_imap *si, const char *verb,
     return imap_conn_run(si->conn, cmd, NULL, NULL, err);
 }
 
-/* Our own move or delete: the messages leave the folder's list at once,
- * so Previous and Next on the message page skip them (the next page
- * sorts afresh anyway: the server reported the change). */
-static void
-fcache_forget(struct fcache *fc, const uint32_t *uids, size_t n)
-{
-    guint kept = 0;
-
-    if (fc == NULL || fc->order == NULL)
-        return;
-    for (guint i = 0; i < fc->order->len; i++) {
-        uint32_t uid = g_array_index(fc->order, uint32_t, i);
-        bool gone = false;
-
-        for (size_t j = 0; j < n && !gone; j++)
-            gone = uids[j] == uid;
-        if (!gone)
-            g_array_index(fc->order, uint32_t, kept++) = uid;
-    }
-    g_array_set_size(fc->order, kept);
-}
-
 static int
 store_imap_transfer_uids(struct store *st, const char *folder,
                          const uint32_t *uids, size_t n, const char *to,
@@ -1701,9 +1761,7 @@ store_imap_messages_transfer(struct store *st, const char *folder,
         return -1;
     rc = store_imap_transfer_uids(st, folder, uids, n, to, keep, err);
     if (rc == 0 && !keep)
-        fcache_forget(g_hash_table_lookup(((struct store_imap *)st)->cache,
-                                          folder),
-                      uids, n);
+        ilist_forget((struct store_imap *)st, folder, uids, n);
     g_free(uids);
     return rc;
 }
@@ -1920,6 +1978,15 @@ store_imap_stream_open_decoded(struct store *st, const char *folder,
     return store_imap_stream_begin(st, folder, id, section, true, err);
 }
 
+static void
+store_imap_stream_paced(struct store_stream *ss)
+{
+    const struct store_imap_stream *s = (struct store_imap_stream *)ss;
+
+    if (s->memo == NULL && !s->done) /* else no IMAP stream is open */
+        imap_conn_stream_paced(((struct store_imap *)ss->st)->conn);
+}
+
 static ssize_t
 store_imap_stream_read(struct store_stream *ss, void *buf, size_t max,
                        struct err *err)
@@ -2104,24 +2171,27 @@ store_imap_neighbours(struct store *st, struct arena *a, const char *folder,
                       const char **next_out)
 {
     struct store_imap *si = (struct store_imap *)st;
-    const struct fcache *fc = g_hash_table_lookup(si->cache, folder);
     struct err ignored = {0};
+    struct ilist *l;
     uint32_t uid;
 
-    if (fc == NULL || !fc->has_order ||
-        store_imap_uid_of(id, folder, &uid, &ignored) < 0)
+    if (store_imap_uid_of(id, folder, &uid, &ignored) < 0)
         return;
-    for (guint i = 0; i < fc->order->len; i++) {
-        if (g_array_index(fc->order, uint32_t, i) != uid)
+    l = store_memo_lock(si->session, ilist_new, ilist_free);
+    for (guint i = 0; l->folder != NULL && strcmp(l->folder, folder) == 0 &&
+                      i < l->order->len;
+         i++) {
+        if (g_array_index(l->order, uint32_t, i) != uid)
             continue;
         if (i > 0)
             *prev_out = arena_printf(
-                a, "%" PRIu32, g_array_index(fc->order, uint32_t, i - 1));
-        if (i + 1 < fc->order->len)
+                a, "%" PRIu32, g_array_index(l->order, uint32_t, i - 1));
+        if (i + 1 < l->order->len)
             *next_out = arena_printf(
-                a, "%" PRIu32, g_array_index(fc->order, uint32_t, i + 1));
-        return;
+                a, "%" PRIu32, g_array_index(l->order, uint32_t, i + 1));
+        break;
     }
+    store_memo_unlock(si->session);
 }
 
 static void
@@ -2134,6 +2204,7 @@ store_imap_close(struct store *st)
     imap_conn_close(&si->conn);
     g_hash_table_destroy(si->cache);
     msg_memo_free(&si->memo);
+    store_memo_unref(&si->session);
     g_free(si->ns_prefix);
     g_free(si);
 }
@@ -2172,6 +2243,8 @@ store_imap_open(const struct store_login *login, struct err *err)
     si->base.caps = STORE_CAP_FOLDERS | STORE_CAP_FLAGS | STORE_CAP_SEARCH;
     si->conn = conn;
     si->memo = msg_memo_new();
+    si->session = login->memo != NULL ? store_memo_ref(login->memo)
+                                      : store_memo_new();
     si->cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                       fcache_free);
     if (imap_conn_has_cap(conn, IMAP_CAP_SORT))
@@ -2208,6 +2281,7 @@ static const struct store_ops store_imap_ops = {
     .keep_derived = store_imap_keep_derived,
     .derived = store_imap_derived,
     .stream_close = store_imap_stream_close,
+    .stream_paced = store_imap_stream_paced,
     .neighbours = store_imap_neighbours,
     .ping = store_imap_ping,
     .close = store_imap_close,

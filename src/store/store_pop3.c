@@ -586,7 +586,6 @@ store_pop3_stream_open(struct store *st, const char *folder, const char *id,
             g_free(s);
             return NULL;
         }
-        pop3_conn_retr_paced(sp->conn);
         s->retr = true;
         p3memo_mark_seen(sp, m->uid);
         return &s->base;
@@ -608,6 +607,15 @@ store_pop3_stream_open(struct store *st, const char *folder, const char *id,
     }
     p3memo_mark_seen(sp, m->uid);
     return &s->base;
+}
+
+static void
+store_pop3_stream_paced(struct store_stream *ss)
+{
+    const struct store_pop3_stream *s = (struct store_pop3_stream *)ss;
+
+    if (s->retr && !s->done) /* else it is served from memory */
+        pop3_conn_retr_paced(((struct store_pop3 *)ss->st)->conn);
 }
 
 static ssize_t
@@ -898,6 +906,7 @@ static const struct store_ops store_pop3_ops = {
     .stream_open = store_pop3_stream_open,
     .stream_read = store_pop3_stream_read,
     .stream_close = store_pop3_stream_close,
+    .stream_paced = store_pop3_stream_paced,
     .neighbours = store_pop3_neighbours,
     .ping = store_pop3_ping,
     .close = store_pop3_close,

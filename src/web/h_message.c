@@ -563,6 +563,7 @@ part_stream_fall_back(struct part_stream *ps, struct err *err)
                                err);
     if (ps->ss == NULL)
         return -1;
+    store_stream_paced(ps->ss);
     ps->dec = mime_decoder_new(ps->encoding, NULL);
     return 0;
 }
@@ -665,6 +666,8 @@ part_stream_start(struct request *req, struct response *resp,
         ps->ss = store_stream_open(st, folder, uid, section, err);
     if (ps->ss == NULL)
         return -1;
+    /* a download: the browser sets the pace, not command_timeout */
+    store_stream_paced(ps->ss);
     if (encoding != NULL)
         ps->dec = mime_decoder_new(encoding, NULL);
     /* bytes that go out as the server sends them have the size it

@@ -373,12 +373,18 @@ class MessagePageTools(WriteCase):
         self.assertEqual(status, 200, body)
         return body.get("prev_uid"), body.get("next_uid")
 
+    @staticmethod
+    def neighbours_in(order, uid):
+        i = order.index(uid)
+        return (order[i - 1] if i > 0 else None,
+                order[i + 1] if i + 1 < len(order) else None)
+
     def test_previous_next_follow_the_list_and_delete_goes_on(self):
         m = imap()
         box = name("WPageNext")
         uids = reset_folder(m, box, 4)
         qbox = urllib.parse.quote(box)
-        # nothing listed on this connection yet: no neighbours to offer
+        # nothing listed in this session yet: no neighbours to offer
         fresh = Client()
         fresh.login(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
         status, body = fresh.json(f"/message?f={qbox}&uid={uids[1]}")
@@ -392,13 +398,17 @@ class MessagePageTools(WriteCase):
         self.assertEqual(self.neighbours(box, order[0]), (None, order[1]))
         self.assertEqual(self.neighbours(box, order[1]), (order[0], order[2]))
         self.assertEqual(self.neighbours(box, order[3]), (order[2], None))
-        # another sort: the neighbours of the list now shown
-        status, page = self.c.json(f"/mailbox?f={qbox}&sort=date-asc")
-        asc = [x["uid"] for x in page["messages"]]
-        i = asc.index(order[1])
-        self.assertEqual(self.neighbours(box, order[1]),
-                         (asc[i - 1] if i > 0 else None,
-                          asc[i + 1] if i + 1 < len(asc) else None))
+        # another sort: the neighbours of the list now shown. Subjects
+        # "... 0" to "... 3" went in in UID order; of the two subject
+        # sorts, the one that differs from the list above
+        sort, want = "subject-desc", sorted(order, reverse=True)
+        if want == order:
+            sort, want = "subject-asc", sorted(order)
+        status, page = self.c.json(f"/mailbox?f={qbox}&sort={sort}")
+        self.assertEqual([x["uid"] for x in page["messages"]], want)
+        self.assertEqual(self.neighbours(box, want[1]), (want[0], want[2]))
+        self.assertNotEqual(self.neighbours(box, want[1]),
+                            self.neighbours_in(order, want[1]))
         self.c.json(f"/mailbox?f={qbox}")  # back to newest first
         # the page links them, plain text kept, remote content not
         r = self.c.get(f"/message?f={qbox}&uid={order[1]}&plain=1&remote=1")
@@ -416,6 +426,7 @@ class MessagePageTools(WriteCase):
         # the last one has no next: Delete goes on to the previous
         forms = self.page(box, order[3])
         r = self.click(forms, "delete")
+        self.assertEqual(r.status, 303)
         self.assertTrue(r.header("location").endswith(
             f"/message?f={qbox}&uid={order[2]}"), r.header("location"))
         self.assertEqual(len(message_ids(m, box)), 2)

@@ -1085,9 +1085,12 @@ test_lifted_total_limit_lets_a_slow_reply_through(void **state)
         fail_msg("read: %s", err.msg);
     buf[n] = '\0';
     assert_string_equal(buf, "dripping..\r\n");
-    /* and a limit set again applies to what follows, afresh */
-    net_conn_limit_total(c, 2000 * MS);
+    /* a limit set again holds what follows, counted from now */
+    net_conn_limit_total(c, 300 * MS);
     expect_echo(c, "still here\r\n");
+    write_ok(c, "DRIP\r\n");
+    assert_int_equal(read_line_slowly(c, buf, sizeof(buf) - 1, &err), -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
     net_conn_free(&c);
 }
 
