@@ -126,8 +126,6 @@ static int
 pop3_conn_send(struct pop3_conn *c, const void *data, size_t len,
                struct err *err)
 {
-    /* what is sent is a command: its whole reply has command_timeout */
-    net_conn_limit_total(c->net, c->command_timeout_us);
     if (net_conn_write_all(c->net, data, len, pop3_conn_deadline(c), err) < 0)
         return pop3_conn_fail(c);
     return 0;
@@ -191,6 +189,8 @@ pop3_conn_cmd(struct pop3_conn *c, const char *verb, const char *const *args,
         g_string_free(line, TRUE);
         return -1;
     }
+    /* the command and its whole reply: command_timeout */
+    net_conn_limit_total(c->net, c->command_timeout_us);
     rc = pop3_conn_send(c, line->str, line->len, err);
     OPENSSL_cleanse(line->str, line->len);
     g_string_free(line, TRUE);
@@ -481,6 +481,8 @@ pop3_conn_auth_plain(struct pop3_conn *c, const char *user,
     OPENSSL_cleanse(raw, rawlen);
     g_free(raw);
 
+    /* one limit for the whole exchange, continuation and all */
+    net_conn_limit_total(c->net, c->command_timeout_us);
     if (pop3_conn_cmd_build(line, "AUTH", plain, 1, err) < 0 ||
         pop3_conn_send(c, line->str, line->len, err) < 0 ||
         pop3_conn_status(c, &r, err) < 0)
