@@ -427,6 +427,25 @@ open_logged_in(struct fake *f, const char *const *script, size_t n)
     return c;
 }
 
+/* As open_logged_in, with io_timeout 1 s and command_timeout (0: none). */
+static struct pop3_conn *
+open_logged_in_timed(struct fake *f, const char *const *script, size_t n,
+                     unsigned command_timeout)
+{
+    struct pop3_conn_opts o;
+    struct pop3_conn *c;
+    struct err err = {0};
+
+    fake_start(f, script, n);
+    o = opts_for(f);
+    o.io_timeout = 1;
+    o.command_timeout = command_timeout;
+    c = pop3_conn_open(&o, &err);
+    assert_non_null(c);
+    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    return c;
+}
+
 #define LOGIN_SCRIPT "+OK ready\r\n", "-ERR\r\n", "+OK\r\n", "+OK\r\n"
 #define LOGIN_SENT "CAPA\r\nUSER u\r\nPASS p\r\n"
 
@@ -859,7 +878,6 @@ test_stall_in_the_middle_of_retr_is_a_timeout(void **state)
         LOGIN_SCRIPT, "+OK 500 octets\r\nSubject: half\r\n\r\nand th",
     };
     struct fake f;
-    struct pop3_conn_opts o;
     struct pop3_conn *c;
     struct err err = {0};
     char buf[256];
@@ -867,12 +885,7 @@ test_stall_in_the_middle_of_retr_is_a_timeout(void **state)
 
     (void)state;
     /* the fake never sends the rest of the message */
-    START(&f, script);
-    o = opts_for(&f);
-    o.io_timeout = 1;
-    c = pop3_conn_open(&o, &err);
-    assert_non_null(c);
-    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 0);
     assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
     do {
         n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
@@ -893,19 +906,12 @@ test_a_reply_that_drips_past_command_timeout_is_a_timeout(void **state)
         "+OK\r\n" FAKE_DRIP "Subject: hi\r\n\r\n.\r\n", /* TOP */
     };
     struct fake f;
-    struct pop3_conn_opts o;
     struct pop3_conn *c;
     struct err err = {0};
     GString *hdr = g_string_new(NULL);
 
     (void)state;
-    START(&f, script);
-    o = opts_for(&f);
-    o.io_timeout = 1;
-    o.command_timeout = 1;
-    c = pop3_conn_open(&o, &err);
-    assert_non_null(c);
-    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 1);
     assert_int_equal(pop3_conn_top(c, 1, hdr, 0, NULL, &err), -1);
     assert_int_equal(err.kind, ERR_TIMEOUT);
     assert_non_null(strstr(err.msg, "no complete reply within 1 s in all"));
@@ -924,7 +930,6 @@ test_a_paced_retr_is_not_held_to_command_timeout(void **state)
         "+OK bye\r\n",
     };
     struct fake f;
-    struct pop3_conn_opts o;
     struct pop3_conn *c;
     struct err err = {0};
     GString *got = g_string_new(NULL);
@@ -932,13 +937,7 @@ test_a_paced_retr_is_not_held_to_command_timeout(void **state)
     ssize_t n;
 
     (void)state;
-    START(&f, script);
-    o = opts_for(&f);
-    o.io_timeout = 1;
-    o.command_timeout = 1;
-    c = pop3_conn_open(&o, &err);
-    assert_non_null(c);
-    assert_int_equal(pop3_conn_login(c, "u", "p", &err), 0);
+    c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 1);
     assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
     pop3_conn_retr_paced(c);
     while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
