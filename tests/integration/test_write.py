@@ -6,6 +6,7 @@ Trash; CSRF on every POST. Works in its own folders, never INBOX."""
 import html.parser
 import imaplib
 import re
+import socket
 import ssl
 import unittest
 import urllib.parse
@@ -378,6 +379,37 @@ class MessagePageTools(WriteCase):
         i = order.index(uid)
         return (order[i - 1] if i > 0 else None,
                 order[i + 1] if i + 1 < len(order) else None)
+
+    def test_previous_next_hold_on_the_sessions_other_connection(self):
+        m = imap()
+        box, big_box = name("WPageTwo"), name("WPageBig")
+        reset_folder(m, box, 3)
+        reset_folder(m, big_box, 0)
+        # a message big enough that a download of it, never read, keeps
+        # the connection that serves it busy
+        m.append(q(big_box), None, None,
+                 b"From: a@example.org\r\nSubject: big\r\n\r\n" +
+                 (b"x" * 998 + b"\r\n") * 24000)
+        m.select(q(big_box))
+        big_uid = int(m.uid("SEARCH", None, "ALL")[1][0].split()[-1])
+        m.logout()
+        status, page = self.c.json(f"/mailbox?f={urllib.parse.quote(box)}")
+        order = [x["uid"] for x in page["messages"]]
+        held = socket.create_connection(("127.0.0.1", self.c.port),
+                                        timeout=10)
+        try:
+            path = (self.c.base.rstrip("/") +
+                    f"/source?f={urllib.parse.quote(big_box)}&uid={big_uid}")
+            cookie = self.c._headers()["Cookie"]
+            held.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                         f"Cookie: {cookie}\r\n\r\n".encode())
+            self.assertIn(b" 200 ", held.recv(64))  # begun, then not read
+            # the message page comes over the session's other connection,
+            # which has listed nothing: the list is the session's
+            self.assertEqual(self.neighbours(box, order[1]),
+                             (order[0], order[2]))
+        finally:
+            held.close()
 
     def test_previous_next_follow_the_list_and_delete_goes_on(self):
         m = imap()
