@@ -99,7 +99,7 @@ css_unquoted_url_at(const char *css, size_t at, size_t len)
 }
 
 size_t
-web_static_strip_css_comments(char *css, size_t len)
+web_static_minify_css(char *css, size_t len)
 {
     size_t in = 0, out = 0;
     char quote = '\0';
@@ -138,6 +138,9 @@ web_static_strip_css_comments(char *css, size_t len)
                 memcpy(css + out, "/**/", 4);
                 out += 4;
             }
+        } else if (c == '\n' &&
+                   (out == 0 || memchr("{};", css[out - 1], 3) != NULL)) {
+            in++; /* after a delimiter a line break separates nothing */
         } else {
             css[out++] = css[in++];
         }
@@ -233,7 +236,7 @@ web_static_load(const char *dir, struct err *err)
                 f->type = static_types[i].type;
         }
         if (g_str_has_suffix(entry, ".css")) {
-            len = web_static_strip_css_comments(f->data, len);
+            len = web_static_minify_css(f->data, len);
             f->data[len] = '\0';
         }
         f->len = len;

@@ -17,11 +17,12 @@ struct web_static;
 struct web_static *web_static_load(const char *dir, struct err *err);
 void web_static_free(struct web_static **st);
 
-/* Removes the comments of a stylesheet in place (they are for whoever
- * reads static/, not for a phone on a slow link), with the line of a
- * comment that stands on its own; strings are kept as they are. Returns
- * the new length. */
-size_t web_static_strip_css_comments(char *css, size_t len);
+/* Shrinks a stylesheet in place for the wire (comments and line breaks
+ * are for whoever reads static/, not for a phone on a slow link): removes
+ * its comments, with the line of one that stands on its own, and the line
+ * breaks after "{", "}" and ";". Strings and url() are kept as they are;
+ * tokens stay the same. Returns the new length. */
+size_t web_static_minify_css(char *css, size_t len);
 
 #define WEB_STATIC_VERSION_LEN 16u /* hex digits */
 

@@ -45,7 +45,8 @@ EXTRA_SERVE_PORT = SERVE_PORT + 30  # .. + 39
 
 def served_static(name):
     """static/NAME as postern serves it: a stylesheet without its comments
-    (a comment standing on its own line goes with the line)."""
+    (a comment standing on its own line goes with the line) and without
+    the line breaks after { } and ;."""
     import re
     with open(os.path.join(ROOT, "static", name), "rb") as f:
         data = f.read()
@@ -55,6 +56,7 @@ def served_static(name):
         comment = rb"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/"
         data = re.sub(rb"^" + comment + rb"\n|" + comment, b"", data,
                       flags=re.M)
+        data = re.sub(rb"(?<=[{};])\n|^\n", b"", data)
     return data
 
 

@@ -218,12 +218,15 @@ test_static_file_has_type_etag_and_304(void **state)
 }
 
 static void
-test_css_comments_go_strings_stay(void **state)
+test_css_comments_and_line_breaks_go_strings_stay(void **state)
 {
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"/* head */\na{b:c}\n", "a{b:c}\n"},
+        {"/* head */\na{b:c}\n", "a{b:c}"},
+        {"a{\nb:c;\nd:e}\nf{}\n", "a{b:c;d:e}f{}"},
+        {"a{b:c}\n/* own line */\nd{}", "a{b:c}d{}"},
+        {"a,\nb{}", "a,\nb{}"}, /* only after { } ; */
         {"a{b:c} /* why */\nd{e:f}", "a{b:c} \nd{e:f}"},
         {"a{content:\"/* kept */\"}", "a{content:\"/* kept */\"}"},
         {"a{content:'\\'/*'}/**/b{}", "a{content:'\\'/*'}b{}"},
@@ -241,7 +244,7 @@ test_css_comments_go_strings_stay(void **state)
     (void)state;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         char *css = g_strdup(cases[i].in);
-        size_t n = web_static_strip_css_comments(css, strlen(css));
+        size_t n = web_static_minify_css(css, strlen(css));
 
         css[n] = '\0';
         if (strcmp(css, cases[i].out) != 0)
@@ -315,7 +318,7 @@ main(void)
         T(test_bad_url_is_a_400_page),
         T(test_static_file_has_type_etag_and_304),
         T(test_static_refuses_traversal_and_unknown_names),
-        cmocka_unit_test(test_css_comments_go_strings_stay),
+        cmocka_unit_test(test_css_comments_and_line_breaks_go_strings_stay),
         T(test_healthz_and_metrics_answer),
         cmocka_unit_test_setup_teardown(
             test_base_path_prefixes_links_and_bounds_routes, setup_webmail,
