@@ -534,6 +534,21 @@ async function phoneLayout(s) {
         vw: window.innerWidth }), sel);
     const list = await w('ul.messages');
     assert(list.w >= list.vw - 34, `the list is full width: ${JSON.stringify(list)}`);
+    // The actions wait at the screen's foot until a message is chosen, and
+    // choosing one moves nothing in the list.
+    const bar = page.locator('.actionbar');
+    assert(!(await bar.isVisible()), 'no action bar before a message is chosen');
+    const second = page.locator('ul.messages li:nth-child(2)');
+    const before = (await second.boundingBox()).y;
+    const box = page.locator('ul.messages li:first-child input[type=checkbox]');
+    await box.check();
+    assert(await bar.isVisible(), 'the action bar shows once a message is chosen');
+    const at = await bar.evaluate((e) => ({
+        bottom: e.getBoundingClientRect().bottom, vh: window.innerHeight }));
+    assert(Math.abs(at.bottom - at.vh) < 1, `the bar sits at the foot: ${JSON.stringify(at)}`);
+    assertEq((await second.boundingBox()).y, before, 'the second row did not move');
+    await s.check('phone-chosen');
+    await box.uncheck();
     await openBySubject(s, 'Lunch on Thursday?');
     const body = await w('iframe.body');
     assert(body.w >= body.vw - 34, `the message is full width: ${JSON.stringify(body)}`);
