@@ -375,6 +375,31 @@ imap_conn_cmd_new(struct imap_conn *c, const char *verb)
     return imap_cmd_new(c->cmd_tag, verb, flags);
 }
 
+/* A command that carries a message (APPEND of a Sent copy, up to
+ * max_message_size) gets command_timeout and a second more for each
+ * IMAP_UPLOAD_FLOOR bytes it sends: a big copy over a slow link still gets
+ * there, a server that swallows it a byte at a time is still cut. */
+#define IMAP_UPLOAD_FLOOR (16 * 1024) /* bytes a second, the slowest link */
+
+static int64_t
+imap_conn_command_span(const struct imap_conn *c, const struct imap_cmd *cmd)
+{
+    size_t bytes = 0;
+
+    if (c->command_timeout_us == 0)
+        return 0;
+    for (size_t i = 0; i < imap_cmd_segments(cmd); i++) {
+        size_t len;
+
+        imap_cmd_segment(cmd, i, &len);
+        bytes += len;
+    }
+    /* whole seconds: "no complete reply within 3 s", and a command line
+       alone gets command_timeout exactly */
+    return c->command_timeout_us +
+           (int64_t)(bytes / IMAP_UPLOAD_FLOOR) * G_USEC_PER_SEC;
+}
+
 int
 imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
               void *ctx, struct err *err)
@@ -392,7 +417,7 @@ imap_conn_run(struct imap_conn *c, struct imap_cmd *cmd, imap_untagged_fn *fn,
     g_strlcpy(tag, c->cmd_tag, sizeof(tag));
     g_strlcpy(verb, c->cmd_verb, sizeof(verb));
     imap_conn_note(c, verb);
-    net_conn_limit_total(c->net, c->command_timeout_us);
+    net_conn_limit_total(c->net, imap_conn_command_span(c, cmd));
     nseg = imap_cmd_segments(cmd);
     for (size_t i = 0; i < nseg; i++) {
         size_t len;

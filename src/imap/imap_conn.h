@@ -25,9 +25,11 @@ struct imap_conn_opts {
     unsigned connect_timeout;  /* seconds */
     unsigned io_timeout;       /* seconds for each read or write */
     unsigned command_timeout;  /* seconds for a command's whole reply, the
-                                  greeting and login too; a stream made
-                                  paced is exempt once its literal flows
-                                  (the browser sets the pace). 0: none */
+                                  greeting and login too, and a second
+                                  more per 16 KiB it uploads (APPEND); a
+                                  stream made paced is exempt once its
+                                  literal flows (the browser sets the
+                                  pace). 0: none */
     const struct net_guard *guard; /* NULL: any address; else only those
                                       it allows (a host a user typed) */
     const char *client_addr;   /* the browser's address, sent before login

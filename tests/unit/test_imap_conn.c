@@ -1,6 +1,7 @@
 /* test_imap_conn.c - imap_conn against a scripted fake server: a reply
  * that drips, each byte within io_timeout, is cut at command_timeout,
- * also inside a streamed literal, unless the stream is paced (a download). */
+ * also inside a streamed literal, unless the stream is paced (a download);
+ * an upload (APPEND) gets more time by its size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,11 +138,62 @@ test_a_paced_stream_gets_through_and_the_next_command_is_limited(
     g_free(fake_finish(&f));
 }
 
+/* An APPEND of len bytes of 'x' (LOGIN_OK offers LITERAL+: one segment,
+ * no continuation) against a server whose OK drips, 100 ms a byte. */
+static int
+append_against_a_dripping_ok(size_t len, const char *dripped_ok,
+                             struct err *err)
+{
+    const char *const script[] = {GREETING, LOGIN_OK, dripped_ok};
+    struct fake f;
+    struct imap_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct imap_cmd *cmd = imap_conn_cmd_new(c, "APPEND");
+    char *msg = g_malloc(len);
+    int rc;
+
+    memset(msg, 'x', len);
+    if (imap_cmd_add_mailbox(cmd, "Sent", err) < 0 ||
+        imap_cmd_add_literal(cmd, msg, len, err) < 0)
+        fail_msg("APPEND: %s", err->msg);
+    rc = imap_conn_run(c, cmd, NULL, NULL, err);
+    g_free(msg);
+    imap_conn_close(&c);
+    g_free(fake_finish(&f));
+    return rc;
+}
+
+/* command_timeout is 1 s: a small APPEND gets that, one of 32 KiB two
+ * seconds more (a second per 16 KiB), and not more than that. */
+static void
+test_an_upload_gets_a_second_more_per_16_kib(void **state)
+{
+    struct err err = {0};
+
+    (void)state;
+    assert_int_equal(append_against_a_dripping_ok(
+                         100, FAKE_DRIP "p2 OK appended\r\n", &err), -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    assert_non_null(strstr(err.msg, "within 1 s in all"));
+
+    err = (struct err){0};
+    if (append_against_a_dripping_ok(
+            32 * 1024, FAKE_DRIP "p2 OK appended\r\n", &err) < 0)
+        fail_msg("32 KiB APPEND within 3 s: %s", err.msg);
+
+    err = (struct err){0};
+    assert_int_equal(append_against_a_dripping_ok(
+                         16 * 1024, FAKE_DRIP "p2 OK appended at last\r\n",
+                         &err), -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    assert_non_null(strstr(err.msg, "within 2 s in all"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_reply_that_drips_is_cut_at_command_timeout),
+        cmocka_unit_test(test_an_upload_gets_a_second_more_per_16_kib),
         cmocka_unit_test(test_a_stream_read_into_memory_keeps_the_limit),
         cmocka_unit_test(
             test_a_paced_stream_gets_through_and_the_next_command_is_limited),
