@@ -451,3 +451,36 @@ mime_text_to_html(const char *utf8, size_t len, bool flowed, bool delsp,
         g_string_free(fixed, TRUE);
     return 0;
 }
+
+unsigned
+mime_text_rows(const char *utf8, size_t len, bool flowed, unsigned cols,
+               unsigned max)
+{
+    unsigned rows = 0, last_depth = 0;
+    size_t pos = 0;
+
+    if (cols == 0)
+        cols = 1;
+    while (pos < len && rows <= max) {
+        const char *line;
+        size_t n, skip, width = 0;
+        unsigned depth;
+
+        next_line(utf8, len, &pos, &line, &n);
+        depth = MIN(quote_prefix(line, n, flowed, &skip), MIME_TEXT_QUOTE_MAX);
+        if (depth != last_depth)
+            rows++; /* a blockquote's margins, about a row */
+        last_depth = depth;
+        for (size_t i = skip; i < n; i++) {
+            unsigned char ch = (unsigned char)line[i];
+
+            if (ch == '\t')
+                width = (width / 8 + 1) * 8;
+            else if ((ch & 0xC0) != 0x80) /* a character's first byte */
+                width++;
+        }
+        rows += width == 0 ? 1 : (unsigned)MIN((width + cols - 1) / cols,
+                                               (size_t)max + 1);
+    }
+    return MIN(rows, max + 1);
+}

@@ -61,4 +61,14 @@
 ATTR_NODISCARD int mime_text_to_html(const char *utf8, size_t len, bool flowed,
                                      bool delsp, GString *out, struct err *err);
 
+/* About how many rows utf8[0..len) takes once mime_text_to_html has
+ * rendered it in a box cols monospace characters wide: each line wrapped
+ * at cols (a tab reaching the next multiple of 8), a row more for each
+ * change of quote depth (a blockquote's margins). For sizing the frame
+ * that shows it, never a limit: counting stops past max, which is then
+ * returned as max + 1. Characters, not their widths (wide CJK counts one):
+ * a short guess only makes the frame scroll. */
+unsigned mime_text_rows(const char *utf8, size_t len, bool flowed,
+                        unsigned cols, unsigned max);
+
 #endif

@@ -46,6 +46,15 @@ struct msg_query {
     bool plain, remote, all_headers;
 };
 
+/* A plain-text body's rows at a phone's width (37 monospace columns of
+ * 14px in 318px) give the message page a shorter frame than the default
+ * 70vh: "short" (10rem) or "medium" (21rem) in postern.css. HTML mail
+ * has no such count and keeps the default, as does anything uncounted
+ * (an embedded message's headers, a note). */
+#define FRAME_COLS 37u
+#define FRAME_ROWS_SHORT 6u
+#define FRAME_ROWS_MEDIUM 14u
+
 struct msg_body {
     GString *html;
     bool is_html;              /* some part was HTML */
@@ -56,6 +65,8 @@ struct msg_body {
     size_t inlined;            /* data: bytes written so far */
     struct view_embed *embeds; /* one per embedded message, in order */
     size_t n_embeds;
+    unsigned rows;             /* plain-text rows so far (FRAME_COLS) */
+    bool rows_unknown;         /* something in the frame was not counted */
 };
 
 static int
@@ -205,6 +216,8 @@ msg_body_part(struct request *req, struct store *st,
     } else {
         rc = mime_text_to_html(text->str, text->len, p->flowed, p->delsp,
                                body->html, err);
+        body->rows += mime_text_rows(text->str, text->len, p->flowed,
+                                     FRAME_COLS, FRAME_ROWS_MEDIUM);
     }
 out:
     g_string_free(raw, TRUE);
@@ -240,6 +253,7 @@ msg_body_build(struct request *req, struct store *st,
                     return -1;
                 /* an undecodable part: say so, show the rest */
                 err_clear(err);
+                body->rows_unknown = true;
                 g_string_append(body->html,
                                 "<p class=\"postern-note\">This part could "
                                 "not be shown; see the message source.</p>");
@@ -248,6 +262,7 @@ msg_body_build(struct request *req, struct store *st,
         case MIME_SHOW_EMBED_BEGIN: {
             struct json_object *v = view_embedded(req->arena, p->envelope);
 
+            body->rows_unknown = true;
             if (render_html(req->app->templates, "embedded", v, body->html,
                             err) < 0)
                 return -1;
@@ -269,11 +284,24 @@ msg_body_build(struct request *req, struct store *st,
         }
         }
     }
-    if (body->truncated)
+    if (body->truncated) {
+        body->rows_unknown = true;
         g_string_append(body->html,
                         "<p class=\"postern-note\">This message is too large "
                         "to show whole; see the message source.</p>");
+    }
     return 0;
+}
+
+/* The message page's frame height class, or NULL for the default. */
+static const char *
+msg_frame_fit(const struct msg_body *body)
+{
+    if (body->is_html || body->rows_unknown)
+        return NULL;
+    if (body->rows <= FRAME_ROWS_SHORT)
+        return "short";
+    return body->rows <= FRAME_ROWS_MEDIUM ? "medium" : NULL;
 }
 
 struct msg_run {
@@ -484,6 +512,8 @@ h_message(struct request *req, struct response *resp, struct err *err)
     view_add_str(view, "csrf", session_csrf_token(req->session));
     if (r->frame_in_page)
         view_add_str(view, "frame_doc", r->frame->str);
+    if (r->frame != NULL)
+        view_add_str(view, "frame_fit", msg_frame_fit(&r->body));
     if (r->want_targets)
         view_add(view, "targets",
                  view_targets(r->names, r->n_names, q->folder));

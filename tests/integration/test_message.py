@@ -1027,6 +1027,34 @@ class PlainText(MessageCase):
         self.assertNotIn("DELSPMARKER Next", text)
 
 
+class FrameHeight(MessageCase):
+    """The page's frame is as tall as a short plain-text body needs (its
+    rows at a phone's 37 columns), the default 70vh for HTML or more than
+    14 rows; the frame scrolls if the guess is short."""
+
+    def frame_classes(self, name, **opts):
+        doc, _ = self.get_page(name, **opts)
+        return self.body_frame(doc)["class"].split()
+
+    def test_two_lines_get_a_short_frame(self):
+        self.assertEqual(self.frame_classes("plain-utf8-8bit"),
+                         ["body", "short"])
+
+    def test_nine_rows_get_a_medium_frame(self):
+        # two lines wrap (80 and 62 characters): 1+1+3+2+1+1 rows
+        self.assertEqual(self.frame_classes("plain-ascii"), ["body", "medium"])
+
+    def test_html_and_longer_text_keep_the_default(self):
+        self.assertEqual(self.frame_classes("html-only"), ["body"])
+        self.assertEqual(self.frame_classes("flowed"), ["body"])
+        self.assertEqual(self.frame_classes("forwarded"), ["body"])
+        self.assertEqual(self.frame_classes("alternative"), ["body"])
+        self.assertIn("short", self.frame_classes("alternative", plain=1))
+
+    def test_the_json_has_no_frame_height(self):
+        self.assertNotIn("frame_fit", message_json("plain-ascii"))
+
+
 class Charsets(MessageCase):
     def test_utf8_b_words_subject_names_and_reply_to(self):
         j = message_json("encoded-utf8-b")

@@ -523,6 +523,77 @@ test_input_over_the_cap_is_a_limit_error(void **state)
     g_free(big);
 }
 
+/* ---- rows, for the frame's height ---- */
+
+static unsigned
+rows(const char *text, bool flowed)
+{
+    return mime_text_rows(text, strlen(text), flowed, 37, 14);
+}
+
+static void
+test_rows_wrap_each_line_at_the_width(void **state)
+{
+    char line[80];
+
+    (void)state;
+    assert_int_equal(rows("", false), 0);
+    assert_int_equal(rows("Hello\n", false), 1);
+    assert_int_equal(rows("one\r\ntwo\rthree\n\nfive", false), 5);
+    memset(line, 'x', 74);
+    line[74] = '\0';
+    assert_int_equal(rows(line, false), 2); /* exactly two widths */
+    line[74] = 'y';
+    line[75] = '\0';
+    assert_int_equal(rows(line, false), 3);
+    /* a tab reaches the next multiple of 8: 4 tabs and 6 more is 38 */
+    assert_int_equal(rows("\t\t\t\tabcdef", false), 2);
+    assert_int_equal(rows("\t\t\t\tabcde", false), 1);
+}
+
+static void
+test_rows_count_characters_not_bytes(void **state)
+{
+    GString *s = g_string_new(NULL);
+
+    (void)state;
+    for (int i = 0; i < 37; i++)
+        g_string_append(s, "\xc3\xa9"); /* é, two bytes */
+    assert_int_equal(rows(s->str, false), 1);
+    g_string_append(s, "\xe2\x82\xac"); /* the 38th: € */
+    assert_int_equal(rows(s->str, false), 2);
+    g_string_free(s, TRUE);
+}
+
+/* A quote's prefix takes no room of its own; its margins take about a
+ * row where the depth changes. */
+static void
+test_rows_add_one_where_the_quote_depth_changes(void **state)
+{
+    (void)state;
+    assert_int_equal(rows("On Monday Bob wrote:\n> hi\n> there\nYes.\n",
+                          false), 6);
+    assert_int_equal(rows(">> deep\n", false), 2);
+    assert_int_equal(rows(">> deep\n", true), 2);
+}
+
+static void
+test_rows_stop_counting_past_max(void **state)
+{
+    GString *s = g_string_new(NULL);
+
+    (void)state;
+    for (int i = 0; i < 10000; i++)
+        g_string_append(s, "line\n");
+    assert_int_equal(rows(s->str, false), 15);
+    g_string_truncate(s, 0);
+    g_string_append_c(s, 'x');
+    for (int i = 0; i < 100000; i++)
+        g_string_append_c(s, 'x'); /* one line of 2,703 rows */
+    assert_int_equal(rows(s->str, false), 15);
+    g_string_free(s, TRUE);
+}
+
 int
 main(void)
 {
@@ -551,6 +622,10 @@ main(void)
         cmocka_unit_test(test_crlf_lf_and_cr_line_ends_give_the_same_output),
         cmocka_unit_test(test_very_long_lines_render_in_linear_time),
         cmocka_unit_test(test_input_over_the_cap_is_a_limit_error),
+        cmocka_unit_test(test_rows_wrap_each_line_at_the_width),
+        cmocka_unit_test(test_rows_count_characters_not_bytes),
+        cmocka_unit_test(test_rows_add_one_where_the_quote_depth_changes),
+        cmocka_unit_test(test_rows_stop_counting_past_max),
     };
 
     return cmocka_run_group_tests_name("mime_text", tests, NULL, NULL);
