@@ -1,5 +1,6 @@
 /* mime_text.c - lines, quote levels, flowed paragraphs, links, escaping.
  * Layer: mime. Trust: UNTRUSTED input; one linear pass, no recursion. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -461,6 +462,7 @@ mime_text_rows(const char *utf8, size_t len, bool flowed, unsigned cols,
 
     if (cols == 0)
         cols = 1;
+    max = MIN(max, UINT_MAX / 4); /* max + 1, and rows past it, cannot wrap */
     while (pos < len && rows <= max) {
         const char *line;
         size_t n, skip, width = 0;

@@ -64,9 +64,7 @@ view_folders(struct arena *a, const struct store_folder_list *list,
         view_add_str(o, "href_f", view_q(a, f->path));
         /* three steps of indent are all a phone's width can spare; the
            true depth is in "depth" */
-        view_add_str(o, "indent", arena_printf(a, "%u", f->depth > 3
-                                                            ? 3
-                                                            : f->depth));
+        view_add_str(o, "indent", arena_printf(a, "%u", MIN(f->depth, 3u)));
         view_add_bool(o, "has_unread", f->has_counts && f->unread > 0);
         view_add_bool(o, "is_inbox", f->role == STORE_ROLE_INBOX);
         view_add_bool(o, "is_trash", f->role == STORE_ROLE_TRASH ||
