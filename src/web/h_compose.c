@@ -544,6 +544,7 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
     if (c->n_fwd_parts > 0 || c->attach_original) {
         struct store_message m;
         const char *uid = c->fwd_uid;
+        uint64_t max_upload = req->app->cfg->max_upload;
 
         if (*c->fwd_f == '\0' || *uid == '\0') {
             err_set(err, ERR_INPUT, "forwarded parts without an original");
@@ -563,9 +564,10 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
                 g_string_free(raw, TRUE);
                 continue;
             }
+            /* read encoded (base64 is 4/3 of the file, and line breaks):
+             * the cap is on what the file decodes to */
             if (store_part_raw(st, c->fwd_f, uid, p->section,
-                               req->app->cfg->max_upload, raw, &trunc,
-                               err) < 0) {
+                               2 * max_upload, raw, &trunc, err) < 0) {
                 g_string_free(raw, TRUE);
                 return -1;
             }
@@ -575,6 +577,16 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
             mime_decoder_finish(dec, bin);
             mime_decoder_free(&dec);
             g_string_free(raw, TRUE);
+            if (trunc || bin->len > max_upload) {
+                /* a cut file would go out as if whole */
+                err_set(err, ERR_LIMIT, "the attachment \"%s\" is larger "
+                        "than postern forwards (max_upload, %s): uncheck "
+                        "it, or download it and send it another way",
+                        p->filename != NULL ? p->filename : p->section,
+                        view_size(req->arena, max_upload));
+                g_string_free(bin, TRUE);
+                return -1;
+            }
             att[n].filename = p->filename != NULL
                                   ? p->filename
                                   : arena_printf(req->arena, "part-%s",
@@ -594,6 +606,14 @@ outgoing_build(struct request *req, struct store *st, void *vctx,
             if (store_part_raw(st, c->fwd_f, uid, NULL,
                                req->app->cfg->max_message_size, raw, &trunc,
                                err) < 0) {
+                g_string_free(raw, TRUE);
+                return -1;
+            }
+            if (trunc) {
+                err_set(err, ERR_LIMIT, "the original message is larger "
+                        "than postern attaches (max_message_size, %s)",
+                        view_size(req->arena,
+                                  req->app->cfg->max_message_size));
                 g_string_free(raw, TRUE);
                 return -1;
             }

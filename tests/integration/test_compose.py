@@ -7,6 +7,7 @@ attachment and a mail server that is down each give the form back with
 the error and nothing lost; header injection is refused."""
 
 import email
+import email.message
 import email.policy
 import imaplib
 import os
@@ -339,6 +340,69 @@ class Forward(unittest.TestCase):
         atts = list(msg.iter_attachments())
         self.assertEqual([a.get_filename() for a in atts], [ATT1[0]])
         self.assertEqual(atts[0].get_content(), ATT1[1])
+        ma.logout()
+        mb.logout()
+
+    def _append_with_file(self, subject, data):
+        """An original in alice's INBOX carrying data as a base64 file."""
+        msg = email.message.EmailMessage()
+        msg["From"] = "Carol <carol@example.net>"
+        msg["To"] = "alice@postern.test"
+        msg["Subject"] = subject
+        msg.set_content("the file is attached\n")
+        msg.add_attachment(data, maintype="application",
+                           subtype="octet-stream", filename="file.bin")
+        ma = imap(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
+        ma.append("INBOX", None, None, msg.as_bytes(policy=email.policy.SMTP))
+        return ma, find(ma, "INBOX", subject)
+
+    def _forward_parts(self, alice, uid):
+        r = alice.get(f"/compose?mode=forward&f=INBOX&uid={uid}")
+        self.assertEqual(r.status, 200)
+        return [p.decode() for p in
+                re.findall(rb'name="fwd_part" value="([^"]+)"', r.body)]
+
+    def test_a_file_under_max_upload_is_forwarded_whole(self):
+        # its base64 (4/3, and line breaks) is over max_upload: the cap is
+        # on the file, not on its encoding (it once went out cut)
+        alice = login(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
+        subject = f"fwd-big {uuid.uuid4().hex[:8]}"
+        data = os.urandom(ENV.max_upload - 64 * 1024)
+        ma, uid = self._append_with_file(subject, data)
+        parts = self._forward_parts(alice, uid)
+        self.assertEqual(len(parts), 1)
+        r = send(alice, [("to", "bob@postern.test"),
+                         ("subject", "Fwd: " + subject), ("text", "whole"),
+                         ("fwd_f", "INBOX"), ("fwd_uid", str(uid)),
+                         ("fwd_part", parts[0])])
+        self.assertEqual(r.status, 303, r.body[:300])
+        mb = imap(ENV.mail["BOB_USER"], ENV.mail["BOB_PASS"])
+        flags, msg = fetch(mb, "INBOX", find(mb, "INBOX", "Fwd: " + subject))
+        atts = list(msg.iter_attachments())
+        self.assertEqual(len(atts), 1)
+        self.assertEqual(atts[0].get_content(), data)
+        ma.logout()
+        mb.logout()
+
+    def test_a_file_over_max_upload_gives_the_form_back(self):
+        alice = login(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
+        subject = f"fwd-too-big {uuid.uuid4().hex[:8]}"
+        ma, uid = self._append_with_file(subject,
+                                         os.urandom(ENV.max_upload + 4096))
+        parts = self._forward_parts(alice, uid)
+        r = send(alice, [("to", "bob@postern.test"),
+                         ("subject", "Fwd: " + subject),
+                         ("text", "TEXT-KEPT-FWD"),
+                         ("fwd_f", "INBOX"), ("fwd_uid", str(uid)),
+                         ("fwd_part", parts[0])])
+        self.assertEqual(r.status, 413, r.body[:300])
+        self.assertIn(b"larger than postern forwards", r.body)
+        self.assertIn(b"file.bin", r.body)
+        self.assertIn(b'<form method="post"', r.body)
+        self.assertIn(b"TEXT-KEPT-FWD", r.body)
+        mb = imap(ENV.mail["BOB_USER"], ENV.mail["BOB_PASS"])
+        self.assertNotIn("Fwd: " + subject,
+                         subjects(mb, "INBOX").values())  # nothing went out
         ma.logout()
         mb.logout()
 
