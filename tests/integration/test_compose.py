@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from harness import ENV, Client
+from harness import ENV, EXTRA_SERVE_PORT, Client
 
 ATT1 = ("Résumé année.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 40)
 ATT2 = ("notes.txt", b"plain notes\r\nline two\r\n")
@@ -405,6 +405,35 @@ class Forward(unittest.TestCase):
                          subjects(mb, "INBOX").values())  # nothing went out
         ma.logout()
         mb.logout()
+
+    def test_an_original_over_max_message_size_gives_the_form_back(self):
+        # attached whole or not at all: it once went out cut at the cap
+        port = EXTRA_SERVE_PORT + 5
+        proc = ENV.spawn_serve("compose-small", port,
+                               extra_postern="max_message_size = 64k")
+        try:
+            subject = f"fwd-orig-big {uuid.uuid4().hex[:8]}"
+            ma, uid = self._append_with_file(subject,
+                                             os.urandom(100 * 1024))
+            alice = Client(port)
+            self.assertEqual(alice.login(ENV.mail["ALICE_USER"],
+                                         ENV.mail["ALICE_PASS"]).status, 303)
+            alice.get("/folders")
+            r = send(alice, [("to", "bob@postern.test"),
+                             ("subject", "Fwd: " + subject),
+                             ("text", "TEXT-KEPT-ORIG"),
+                             ("fwd_f", "INBOX"), ("fwd_uid", str(uid)),
+                             ("attach_original", "1")])
+            self.assertEqual(r.status, 413, r.body[:300])
+            self.assertIn(b"larger than postern attaches", r.body)
+            self.assertIn(b"TEXT-KEPT-ORIG", r.body)
+            mb = imap(ENV.mail["BOB_USER"], ENV.mail["BOB_PASS"])
+            self.assertNotIn("Fwd: " + subject,
+                             subjects(mb, "INBOX").values())
+            ma.logout()
+            mb.logout()
+        finally:
+            proc.stop()
 
     def test_forward_as_attachment_and_reply_all(self):
         alice = login(ENV.mail["ALICE_USER"], ENV.mail["ALICE_PASS"])
