@@ -783,7 +783,8 @@ pop3_conn_top(struct pop3_conn *c, unsigned msg, GString *out, size_t max,
 }
 
 int
-pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg, struct err *err)
+pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg, uint64_t cap,
+                     struct err *err)
 {
     char num[16];
     const char *args[1] = {num};
@@ -792,7 +793,7 @@ pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg, struct err *err)
     if (pop3_conn_msg_arg(msg, num, sizeof(num), err) < 0 ||
         pop3_conn_cmd(c, "RETR", args, 1, &r, err) < 0)
         return -1;
-    pop3_dot_init(&c->dot, c->max_message);
+    pop3_dot_init(&c->dot, cap != 0 ? cap : c->max_message);
     c->streaming = true;
     c->stream_done = false;
     return 0;

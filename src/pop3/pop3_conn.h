@@ -108,11 +108,12 @@ ATTR_NODISCARD int pop3_conn_top(struct pop3_conn *c, unsigned msg,
 /* RETR msg, streamed: after begin succeeds, each read returns the next
  * decoded (dot-unstuffed) bytes of the message, at most max (> 0), and 0
  * at the end; memory does not grow with the message. -ERR at begin is
- * ERR_REFUSED; past opts.max_message is ERR_LIMIT. A stream not read to
- * its end leaves the connection broken; no other command may run on c
- * until it ends. */
+ * ERR_REFUSED; past cap bytes (0: opts.max_message, which bounds what a
+ * caller holds; a stream to a browser holds nothing and passes its own)
+ * is ERR_LIMIT. A stream not read to its end leaves the connection
+ * broken; no other command may run on c until it ends. */
 ATTR_NODISCARD int pop3_conn_retr_begin(struct pop3_conn *c, unsigned msg,
-                                        struct err *err);
+                                        uint64_t cap, struct err *err);
 
 /* The RETR just begun is read at a browser's pace (a download): each read
  * keeps its io_timeout, the body as a whole loses command_timeout. */

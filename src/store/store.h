@@ -127,6 +127,9 @@ struct store_message {
     size_t n_parts;
     const char *headers;       /* the raw header block, when asked for */
     size_t headers_len;
+    bool partial;              /* only the header block was read (a POP3
+                                * message over max_message_size): parts
+                                * holds the root alone, size is the whole */
 };
 
 enum store_flag {

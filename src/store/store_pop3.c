@@ -146,6 +146,26 @@ p3_usable(const struct store_pop3 *sp, struct err *err)
  * n 0, which is then remembered. A server refusing TOP for one message
  * (gone meanwhile, or no TOP at all) gives an empty summary, not an error
  * page. */
+/* Message m's header block (TOP n 0) into hdr. An outsized one is cut
+ * at its last whole line within LIM_POP3_HEADER: those bytes still name
+ * the sender and subject, as a rule. ERR_REFUSED: the server has no TOP. */
+static int
+p3_header_block(struct store_pop3 *sp, const struct p3msg *m, GString *hdr,
+                struct err *err)
+{
+    bool cut;
+
+    if (p3_usable(sp, err) < 0 ||
+        pop3_conn_top(sp->conn, m->num, hdr, LIM_POP3_HEADER, &cut, err) < 0)
+        return -1;
+    if (cut) {
+        const char *nl = g_strrstr_len(hdr->str, (gssize)hdr->len, "\n");
+
+        g_string_truncate(hdr, nl != NULL ? (gsize)(nl - hdr->str) + 1 : 0);
+    }
+    return 0;
+}
+
 static int
 p3_summary(struct store_pop3 *sp, const struct p3msg *m, struct arena *a,
            struct store_summary *out, struct err *err)
@@ -155,7 +175,7 @@ p3_summary(struct store_pop3 *sp, const struct p3msg *m, struct arena *a,
     struct mime_envelope env;
     struct p3sum *s;
     GString *hdr;
-    bool has_att = false, cut;
+    bool has_att = false;
 
     memset(out, 0, sizeof(*out));
     out->id = arena_strdup(a, m->uid);
@@ -173,24 +193,13 @@ p3_summary(struct store_pop3 *sp, const struct p3msg *m, struct arena *a,
     p3memo_unlock(sp);
 
     out->subject = out->from.name = out->from.email = "";
-    if (p3_usable(sp, err) < 0)
-        return -1;
     hdr = g_string_new(NULL);
-    /* an outsized header is cut: its first LIM_POP3_HEADER bytes still
-     * name the sender and subject, as a rule */
-    if (pop3_conn_top(sp->conn, m->num, hdr, LIM_POP3_HEADER, &cut,
-                      err) < 0) {
+    if (p3_header_block(sp, m, hdr, err) < 0) {
         g_string_free(hdr, TRUE);
         if (err->kind != ERR_REFUSED)
             return -1;
         err_clear(err);
         return 0;
-    }
-    if (cut) {
-        /* no half line: the block ends with the last whole one */
-        const char *nl = g_strrstr_len(hdr->str, (gssize)hdr->len, "\n");
-
-        g_string_truncate(hdr, nl != NULL ? (gsize)(nl - hdr->str) + 1 : 0);
     }
     if (mime_msg_parse_headers(a, hdr->str, hdr->len, &env, &has_att,
                                err) < 0) {
@@ -472,7 +481,7 @@ p3_retrieve(struct store_pop3 *sp, const struct p3msg *m, struct err *err)
         return NULL;
     }
     if (p3_usable(sp, err) < 0 ||
-        pop3_conn_retr_begin(sp->conn, m->num, err) < 0) {
+        pop3_conn_retr_begin(sp->conn, m->num, 0, err) < 0) {
         if (err->kind == ERR_REFUSED) {
             err_clear(err);
             err_set(err, ERR_NOT_FOUND, "message %s is gone from the server",
@@ -505,6 +514,54 @@ p3_retrieve(struct store_pop3 *sp, const struct p3msg *m, struct err *err)
     return b;
 }
 
+/* A message over max_message_size, which RETR would have to hold whole:
+ * its header block alone (TOP n 0), as a message without a body, marked
+ * partial. The source still streams (store_pop3_stream_open). */
+static int
+p3_message_head(struct store_pop3 *sp, const struct p3msg *m,
+                bool with_headers, struct arena *a, struct store_message *out,
+                struct err *err)
+{
+    GString *hdr = g_string_new(NULL);
+    struct mime_msg *mm;
+    const struct mime_part *parts;
+    char *block;
+    size_t len;
+
+    if (p3_header_block(sp, m, hdr, err) < 0) {
+        g_string_free(hdr, TRUE);
+        if (err->kind == ERR_REFUSED) {
+            err_clear(err);
+            err_set(err, ERR_LIMIT, "message %s has %" PRIu64 " bytes, over "
+                    "max_message_size (%" PRIu64 "), and the server sends "
+                    "no headers alone (TOP)", m->uid, m->size,
+                    sp->max_message);
+        }
+        return -1;
+    }
+    /* the blank line that ends the block, so nothing reads as a body */
+    if (hdr->len > 0 && hdr->str[hdr->len - 1] != '\n')
+        g_string_append(hdr, "\r\n");
+    g_string_append(hdr, "\r\n");
+    len = hdr->len;
+    block = arena_strndup(a, hdr->str, len);
+    g_string_free(hdr, TRUE);
+    if (mime_msg_parse(a, block, len, &mm, err) < 0)
+        return -1;
+    out->folder = "INBOX";
+    out->id = arena_strdup(a, m->uid);
+    out->env = *mime_msg_envelope(mm);
+    parts = mime_msg_parts(mm, &out->n_parts);
+    out->parts = (struct mime_part *)parts;
+    out->size = m->size;
+    out->partial = true;
+    out->seen = true;
+    p3memo_mark_seen(sp, m->uid);
+    if (with_headers)
+        mime_msg_headers(mm, &out->headers, &out->headers_len);
+    return 0;
+}
+
 static int
 store_pop3_message_get(struct store *st, const char *folder, const char *id,
                        bool with_headers, struct arena *a,
@@ -521,6 +578,8 @@ store_pop3_message_get(struct store *st, const char *folder, const char *id,
     memset(out, 0, sizeof(*out));
     if (m == NULL)
         return -1;
+    if (m->size > sp->max_message)
+        return p3_message_head(sp, m, with_headers, a, out, err);
     raw = p3_retrieve(sp, m, err);
     if (raw == NULL)
         return -1;
@@ -564,6 +623,15 @@ p3_stream_free(struct store_pop3_stream *s)
     g_free(s);
 }
 
+/* What a streamed RETR of m may carry: its LIST size, and room for a
+ * server that counted line ends differently; the download stops at the
+ * size it announced anyway (h_source). */
+static uint64_t
+p3_stream_cap(const struct p3msg *m)
+{
+    return m->size + m->size / 8 + 64 * 1024;
+}
+
 static struct store_stream *
 store_pop3_stream_open(struct store *st, const char *folder, const char *id,
                        const char *section, struct err *err)
@@ -578,11 +646,14 @@ store_pop3_stream_open(struct store *st, const char *folder, const char *id,
         return NULL;
     s = g_new0(struct store_pop3_stream, 1);
     s->base.st = st;
-    if (section == NULL && m->size > LIM_POP3_MESSAGE_CACHE) {
+    if (section == NULL && (m->size > LIM_POP3_MESSAGE_CACHE ||
+                            m->size > sp->max_message)) {
         /* the raw source of a big message: straight through, memory
-         * bounded whatever its size */
+         * bounded whatever its size (max_message_size bounds what is
+         * held, not what streams) */
         if (p3_usable(sp, err) < 0 ||
-            pop3_conn_retr_begin(sp->conn, m->num, err) < 0) {
+            pop3_conn_retr_begin(sp->conn, m->num, p3_stream_cap(m),
+                                 err) < 0) {
             g_free(s);
             return NULL;
         }

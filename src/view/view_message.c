@@ -237,6 +237,7 @@ view_message(struct arena *a, const char *base, const struct store_message *m,
                            json_object_new_boolean(m->answered));
     json_object_object_add(v, "is_draft", json_object_new_boolean(m->draft));
     json_object_object_add(v, "size", json_object_new_int64((int64_t)m->size));
+    json_object_object_add(v, "partial", json_object_new_boolean(m->partial));
 
     view_add_str(body, "type", body_is_html ? "html" : "text");
     view_add_str(body, "html", body_html);

@@ -293,6 +293,22 @@ msg_body_build(struct request *req, struct store *st,
     return 0;
 }
 
+/* The body of a message the store read only the headers of: what it is
+ * and where the rest is (sizes are digits and units: nothing to escape). */
+static void
+msg_body_partial(struct request *req, const struct store_message *m,
+                 struct msg_body *body)
+{
+    g_string_append_printf(body->html,
+                           "<p class=\"postern-note\">This message is %s, "
+                           "more than postern opens (max_message_size is "
+                           "%s): only its headers are shown. Its Source "
+                           "link downloads it whole.</p>",
+                           view_size(req->arena, m->size),
+                           view_size(req->arena,
+                                     req->app->cfg->max_message_size));
+}
+
 /* The message page's frame height class, or NULL for the default. */
 static const char *
 msg_frame_fit(const struct msg_body *body)
@@ -426,14 +442,19 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
      * registered once, for the plan of the last try */
     if (r->plan_deferred)
         mime_plan_clear(&r->plan);
-    if (mime_plan_make(r->m.parts, r->m.n_parts, r->q->plain, &r->plan,
-                       err) < 0)
+    /* a partial message has no parts to show or offer: only its source,
+     * which streams, holds them */
+    if (mime_plan_make(r->m.parts, r->m.partial ? 0 : r->m.n_parts,
+                       r->q->plain, &r->plan, err) < 0)
         return -1;
     if (!r->plan_deferred)
         arena_defer(req->arena, msg_plan_clear, &r->plan);
     r->plan_deferred = true;
-    if (r->want_body &&
-        msg_body_build(req, st, r->q, &r->m, &r->plan, &r->body, err) < 0)
+    if (r->want_body && r->m.partial)
+        msg_body_partial(req, &r->m, &r->body);
+    else if (r->want_body &&
+             msg_body_build(req, st, r->q, &r->m, &r->plan, &r->body,
+                            err) < 0)
         return -1;
     if (r->frame != NULL && msg_frame_make(req, st, r, err) < 0)
         return -1;

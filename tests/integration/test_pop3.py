@@ -4,14 +4,17 @@ code as IMAP (compared with the IMAP view of the very same message),
 attachments and source byte for byte, delete committed (gone after a new
 login), new mail after "refresh", and clear pages for errors."""
 
+import email.message
+import email.policy
 import imaplib
+import os
 import smtplib
 import ssl
 import time
 import unittest
 import urllib.parse
 
-from harness import ENV, Client
+from harness import ENV, EXTRA_SERVE_PORT, Client
 
 POP3_SERVERS = ("pop3-user", "pop3-apop", "pop3-plain", "pop3s")
 
@@ -353,6 +356,98 @@ class Freshness(unittest.TestCase):
                  "close", timeout=8)
         # and the next page opens a new one, unseen by the user
         self.assertEqual(c.get("/mailbox?f=INBOX").status, 200)
+
+
+class OverMaxMessageSize(unittest.TestCase):
+    """A POP3 message over max_message_size, which RETR would have to hold
+    whole: its page shows the headers and says where the rest is; its
+    source streams whole; a reply starts from it."""
+
+    PORT = EXTRA_SERVE_PORT + 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc = ENV.spawn_serve("pop3-small", cls.PORT,
+                                   extra_postern="max_message_size = 64k")
+        cls.bob = (ENV.mail["BOB_USER"], ENV.mail["BOB_PASS"])
+        cls.subject = f"pop3-over-max-{int(time.time() * 1000)}"
+        msg = email.message.EmailMessage()
+        msg["From"] = "Erin <erin@example.net>"
+        msg["To"] = ENV.mail["BOB_EMAIL"]
+        msg["Subject"] = cls.subject
+        msg["Date"] = "Tue, 2 Jul 2030 09:00:00 +0000"
+        msg.set_content("BODY-OF-THE-BIG-ONE\n")
+        msg.add_attachment(os.urandom(150 * 1024), maintype="application",
+                           subtype="octet-stream", filename="big.bin")
+        cls.raw = msg.as_bytes(policy=email.policy.SMTP)
+        m = imaplib.IMAP4("localhost", int(ENV.mail["IMAP_PORT"]))
+        m.starttls(ssl.create_default_context(cafile=ENV.mail["CA_FILE"]))
+        m.login(*cls.bob)
+        m.append("INBOX", None, None, cls.raw)
+        m.logout()
+
+    @classmethod
+    def tearDownClass(cls):
+        m = imaplib.IMAP4("localhost", int(ENV.mail["IMAP_PORT"]))
+        m.starttls(ssl.create_default_context(cafile=ENV.mail["CA_FILE"]))
+        m.login(*cls.bob)
+        m.select("INBOX")
+        _, d = m.search(None, "SUBJECT", f'"{cls.subject}"')
+        for n in d[0].split():
+            m.store(n, "+FLAGS", "(\\Deleted)")
+        m.expunge()
+        m.logout()
+        cls.proc.stop()
+
+    def client(self):
+        c = Client(self.PORT)
+        r = c.login(*self.bob, server="pop3s")
+        self.assertEqual(r.status, 303)
+        status, j = c.json("/mailbox?f=INBOX")
+        self.assertEqual(status, 200, j)
+        big = [x for x in j["messages"] if x["subject"] == self.subject]
+        self.assertEqual(len(big), 1)
+        return c, q(big[0]["uid"])
+
+    def test_the_page_shows_the_headers_and_where_the_rest_is(self):
+        c, uid = self.client()
+        r = c.get(f"/message?f=INBOX&uid={uid}")
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertIn(self.subject.encode(), r.body)
+        self.assertIn(b"erin@example.net", r.body)
+        self.assertIn(b"only its headers are shown", r.body)
+        self.assertIn(b">Source</a>", r.body)
+        # nothing of the body was read, so nothing is offered from it
+        self.assertNotIn(b"BODY-OF-THE-BIG-ONE", r.body)
+        self.assertNotIn(b"big.bin", r.body)
+        status, j = c.json(f"/message?f=INBOX&uid={uid}")
+        self.assertEqual(status, 200)
+        self.assertTrue(j["partial"])
+        self.assertEqual(j["size"], len(self.raw))
+        self.assertEqual(j["attachments"], [])
+        self.assertEqual(j["subject"], self.subject)
+        # and the whole message still downloads, byte for byte
+        r = c.get(f"/source?f=INBOX&uid={uid}")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, self.raw)
+
+    def test_a_reply_starts_from_its_headers(self):
+        c, uid = self.client()
+        r = c.get(f"/compose?mode=reply&f=INBOX&uid={uid}")
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertIn(("Re: " + self.subject).encode(), r.body)
+        self.assertIn(b"erin@example.net", r.body)
+
+    def test_a_message_under_the_cap_is_whole(self):
+        # the cap only: the ordinary messages of the maildrop are unchanged
+        c = Client(self.PORT)
+        self.assertEqual(c.login(*self.bob, server="pop3s").status, 303)
+        status, j = c.json("/mailbox?f=INBOX")
+        small = [x for x in j["messages"] if x["size"] < 64 * 1024]
+        self.assertTrue(small)
+        status, m = c.json(f"/message?f=INBOX&uid={q(small[0]['uid'])}")
+        self.assertEqual(status, 200)
+        self.assertFalse(m["partial"])
 
 
 if __name__ == "__main__":

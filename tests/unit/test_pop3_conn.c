@@ -622,7 +622,7 @@ test_retr_streamed_in_small_reads(void **state)
     size_t reads = 0;
 
     (void)state;
-    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
     for (;;) {
         char buf[7];
         ssize_t n = pop3_conn_retr_read(c, buf, 1 + reads % sizeof(buf),
@@ -664,7 +664,7 @@ test_retr_over_max_message_is_limit(void **state)
         const char *script[] = {LOGIN_SCRIPT, w->str};
 
         c = open_logged_in(&f, script, 5);
-        assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+        assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
         do {
             n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
         } while (n > 0);
@@ -673,6 +673,21 @@ test_retr_over_max_message_is_limit(void **state)
         err_clear(&err);
         assert_int_equal(pop3_conn_noop(c, &err), -1); /* broken now */
         assert_int_equal(err.kind, ERR_CONN);
+        pop3_conn_close(&c);
+        g_free(fake_finish(&f));
+    }
+    {
+        /* a stream that holds nothing names its own cap: the same reply
+         * then comes whole */
+        const char *script[] = {LOGIN_SCRIPT, w->str};
+        size_t got = 0;
+
+        c = open_logged_in(&f, script, 5);
+        assert_int_equal(pop3_conn_retr_begin(c, 1, 128 * 1024, &err), 0);
+        while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
+            got += (size_t)n;
+        assert_int_equal(n, 0);
+        assert_int_equal(got, 64 * 1024 + 3);
         pop3_conn_close(&c);
         g_free(fake_finish(&f));
     }
@@ -689,7 +704,7 @@ test_retr_refused(void **state)
     struct err err = {0};
 
     (void)state;
-    assert_int_equal(pop3_conn_retr_begin(c, 3, &err), -1);
+    assert_int_equal(pop3_conn_retr_begin(c, 3, 0, &err), -1);
     assert_int_equal(err.kind, ERR_REFUSED);
     pop3_conn_close(&c);
     assert_sent(&f, LOGIN_SENT "RETR 3\r\n");
@@ -886,7 +901,7 @@ test_stall_in_the_middle_of_retr_is_a_timeout(void **state)
     (void)state;
     /* the fake never sends the rest of the message */
     c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 0);
-    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
     do {
         n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
     } while (n > 0);
@@ -938,7 +953,7 @@ test_a_paced_retr_is_not_held_to_command_timeout(void **state)
 
     (void)state;
     c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 1);
-    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
     pop3_conn_retr_paced(c);
     while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
         g_string_append_len(got, buf, n);
@@ -963,7 +978,7 @@ test_hang_up_in_the_middle_of_retr_is_a_connection_error(void **state)
     ssize_t n;
 
     (void)state;
-    assert_int_equal(pop3_conn_retr_begin(c, 1, &err), 0);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
     do {
         n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
     } while (n > 0);
