@@ -48,35 +48,38 @@ struct store_imap {
     char ns_delim;
     GHashTable *cache;          /* folder (UTF-8) -> struct fcache */
     GPtrArray *names;           /* selectable folder paths, or NULL */
+    unsigned names_gen;         /* the folders_gen they were listed at */
     struct msg_memo *memo;      /* the message read last */
-    struct store_memo *session; /* the session's: struct ilist */
+    struct store_memo *session; /* the session's: struct ishared */
 };
 
-/* The list the session was shown last, whichever of its connections
- * served it: Previous and Next on the message page follow it (a message
- * page may come over the other connection). */
-struct ilist {
+/* What the session's connections share (a page may come over either):
+ * the list the session was shown last, which Previous and Next on the
+ * message page follow, and which folder list is current. */
+struct ishared {
     char *folder;
     unsigned gen;               /* the fcache order it copies */
     GArray *order;              /* uint32_t uids */
+    unsigned folders_gen;       /* bumped by every change of the folders:
+                                 * another connection's names are stale */
 };
 
 /* Each new sort order gets its own number, across connections. */
 static volatile gint order_gens;
 
 static void *
-ilist_new(void)
+ishared_new(void)
 {
-    struct ilist *l = g_new0(struct ilist, 1);
+    struct ishared *l = g_new0(struct ishared, 1);
 
     l->order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return l;
 }
 
 static void
-ilist_free(void *p)
+ishared_free(void *p)
 {
-    struct ilist *l = p;
+    struct ishared *l = p;
 
     g_free(l->folder);
     g_array_free(l->order, TRUE);
@@ -88,7 +91,8 @@ ilist_free(void *p)
 static void
 ilist_keep(struct store_imap *si, const struct fcache *fc)
 {
-    struct ilist *l = store_memo_lock(si->session, ilist_new, ilist_free);
+    struct ishared *l = store_memo_lock(si->session, ishared_new,
+                                        ishared_free);
 
     if (l->gen != fc->order_gen || l->folder == NULL ||
         strcmp(l->folder, fc->folder) != 0) {
@@ -110,7 +114,8 @@ static void
 ilist_forget(struct store_imap *si, const char *folder, const uint32_t *uids,
              size_t n)
 {
-    struct ilist *l = store_memo_lock(si->session, ilist_new, ilist_free);
+    struct ishared *l = store_memo_lock(si->session, ishared_new,
+                                        ishared_free);
 
     if (l->folder != NULL && strcmp(l->folder, folder) == 0) {
         GHashTable *gone = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -128,6 +133,18 @@ ilist_forget(struct store_imap *si, const char *folder, const uint32_t *uids,
         g_hash_table_destroy(gone);
     }
     store_memo_unlock(si->session);
+}
+
+/* The session's folder list generation; bumped (by 1) when bump. */
+static unsigned
+folders_gen(struct store_imap *si, bool bump)
+{
+    struct ishared *sh = store_memo_lock(si->session, ishared_new,
+                                         ishared_free);
+    unsigned gen = bump ? ++sh->folders_gen : sh->folders_gen;
+
+    store_memo_unlock(si->session);
+    return gen;
 }
 
 static const struct store_ops store_imap_ops;
@@ -1029,6 +1046,8 @@ store_imap_list(struct store_imap *si, struct arena *a, bool with_counts,
     };
     bool ext = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_EXTENDED);
     bool lstatus = imap_conn_has_cap(si->conn, IMAP_CAP_LIST_STATUS);
+    /* read before the LIST: a change made meanwhile leaves them stale */
+    unsigned gen = folders_gen(si, false);
     struct imap_cmd *cmd;
     int rc = -1;
 
@@ -1086,6 +1105,7 @@ store_imap_list(struct store_imap *si, struct arena *a, bool with_counts,
     if (si->names != NULL)
         g_ptr_array_free(si->names, TRUE);
     si->names = g_ptr_array_new_with_free_func(g_free);
+    si->names_gen = gen;
     for (guint i = 0; i < ctx.folders->len; i++) {
         const struct store_folder *f = g_ptr_array_index(ctx.folders, i);
 
@@ -1785,24 +1805,9 @@ store_imap_mailbox_cmd(struct store_imap *si, const char *verb,
 }
 
 static int
-store_imap_folder_change(struct store *st, enum store_folder_op op,
-                         const char *path, const char *new_path,
-                         struct err *err)
+imap_folder_op(struct store_imap *si, enum store_folder_op op,
+               const char *path, const char *new_path, struct err *err)
 {
-    struct store_imap *si = (struct store_imap *)st;
-    const struct imap_selected *sel = imap_conn_selected(si->conn);
-
-    /* a folder about to change name or go must not stay selected */
-    if ((op == STORE_FOLDER_RENAME || op == STORE_FOLDER_DELETE) &&
-        sel->mailbox != NULL && strcmp(sel->mailbox, path) == 0 &&
-        store_imap_select_for(si, "INBOX", err) < 0)
-        return -1;
-    g_hash_table_remove(si->cache, path);
-    msg_memo_clear(si->memo);
-    if (si->names != NULL && op != STORE_FOLDER_EMPTY) {
-        g_ptr_array_free(si->names, TRUE); /* listed afresh next time */
-        si->names = NULL;
-    }
     switch (op) {
     case STORE_FOLDER_CREATE:
         if (store_imap_mailbox_cmd(si, "CREATE", path, NULL, err) < 0)
@@ -1841,6 +1846,34 @@ store_imap_folder_change(struct store *st, enum store_folder_op op,
     }
     }
     xassert_unreached();
+}
+
+static int
+store_imap_folder_change(struct store *st, enum store_folder_op op,
+                         const char *path, const char *new_path,
+                         struct err *err)
+{
+    struct store_imap *si = (struct store_imap *)st;
+    const struct imap_selected *sel = imap_conn_selected(si->conn);
+    int rc;
+
+    /* a folder about to change name or go must not stay selected */
+    if ((op == STORE_FOLDER_RENAME || op == STORE_FOLDER_DELETE) &&
+        sel->mailbox != NULL && strcmp(sel->mailbox, path) == 0 &&
+        store_imap_select_for(si, "INBOX", err) < 0)
+        return -1;
+    g_hash_table_remove(si->cache, path);
+    msg_memo_clear(si->memo);
+    rc = imap_folder_op(si, op, path, new_path, err);
+    /* after the change, failed or not (a RENAME may half succeed): the
+     * names are listed afresh next time, on every connection */
+    if (op != STORE_FOLDER_EMPTY) {
+        if (si->names != NULL)
+            g_ptr_array_free(si->names, TRUE);
+        si->names = NULL;
+        (void)folders_gen(si, true);
+    }
+    return rc;
 }
 
 static int
@@ -2152,6 +2185,10 @@ store_imap_folder_names(struct store *st, struct arena *a,
 {
     struct store_imap *si = (struct store_imap *)st;
 
+    if (si->names != NULL && si->names_gen != folders_gen(si, false)) {
+        g_ptr_array_free(si->names, TRUE); /* changed on another connection */
+        si->names = NULL;
+    }
     if (si->names == NULL) {
         struct store_folder_list list;
 
@@ -2172,12 +2209,12 @@ store_imap_neighbours(struct store *st, struct arena *a, const char *folder,
 {
     struct store_imap *si = (struct store_imap *)st;
     struct err ignored = {0};
-    struct ilist *l;
+    struct ishared *l;
     uint32_t uid;
 
     if (store_imap_uid_of(id, folder, &uid, &ignored) < 0)
         return;
-    l = store_memo_lock(si->session, ilist_new, ilist_free);
+    l = store_memo_lock(si->session, ishared_new, ishared_free);
     for (guint i = 0; l->folder != NULL && strcmp(l->folder, folder) == 0 &&
                       i < l->order->len;
          i++) {

@@ -8,6 +8,7 @@ import imaplib
 import re
 import socket
 import ssl
+import time
 import unittest
 import urllib.parse
 
@@ -410,6 +411,53 @@ class MessagePageTools(WriteCase):
                              (order[0], order[2]))
         finally:
             held.close()
+
+    def test_move_to_offers_a_folder_made_over_the_other_connection(self):
+        # The pool hands out the connection released last. P lists the
+        # names (the message page); while a download holds P, a folder is
+        # made over a second connection Q; P, free again, serves the next
+        # page, and its names must not be the ones from before.
+        m = imap()
+        box, big_box = name("WPageTargets"), name("WPageTargetsBig")
+        made = name("WMadeElsewhere")
+        uids = reset_folder(m, box, 1)
+        reset_folder(m, big_box, 0)
+        m.append(q(big_box), None, None,
+                 b"From: a@example.org\r\nSubject: big\r\n\r\n" +
+                 (b"x" * 998 + b"\r\n") * 24000)
+        m.select(q(big_box))
+        big_uid = int(m.uid("SEARCH", None, "ALL")[1][0].split()[-1])
+        m.delete(q(made))
+        c = Client()
+        self.assertEqual(c.login(ENV.mail["ALICE_USER"],
+                                 ENV.mail["ALICE_PASS"]).status, 303)
+
+        def targets():
+            r = c.get(f"/message?f={urllib.parse.quote(box)}&uid={uids[0]}")
+            self.assertEqual(r.status, 200, r.body[:300])
+            return Forms(r.body.decode()).forms[-1]["selects"]["to"]
+
+        self.assertNotIn(made, targets())
+        held = socket.create_connection(("127.0.0.1", c.port), timeout=10)
+        try:
+            path = (c.base.rstrip("/") +
+                    f"/source?f={urllib.parse.quote(big_box)}&uid={big_uid}")
+            held.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                         f"Cookie: {c._headers()['Cookie']}\r\n"
+                         f"Connection: close\r\n\r\n".encode())
+            head = held.recv(64)
+            self.assertIn(b" 200 ", head)  # begun, then not read
+            r = c.post("/folder", {"op": "create", "f": made})
+            self.assertEqual(r.status, 303, r.body[:300])
+            while held.recv(1 << 20):  # the download ends: P is free
+                pass
+        finally:
+            held.close()
+        time.sleep(0.3)  # P back in the pool after its last byte
+        self.assertIn(made, targets())
+        m.delete(q(made))
+        m.delete(q(big_box))
+        m.logout()
 
     def test_previous_next_follow_the_list_and_delete_goes_on(self):
         m = imap()
