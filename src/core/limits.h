@@ -33,6 +33,10 @@
 #define LIM_IMAP_MEMO_BYTES (512u * 1024) /* the last message's small parts,
                                             per connection */
 #define LIM_IMAP_MEMO_SECTIONS 64u     /* parts of it remembered */
+/* A download the browser paces must bring this much per command_timeout
+ * the server keeps it waiting (136 bytes a second at the default 120 s):
+ * any real link does; a server dripping a byte now and then does not. */
+#define LIM_PACED_FLOOR (16u * 1024)
 #define LIM_POP3_LINE (8u * 1024)
 #define LIM_POP3_HEADER (256u * 1024)     /* one TOP n 0 header block */
 #define LIM_POP3_SUMMARY_CACHE 20000u     /* headers remembered by UIDL */

@@ -445,7 +445,8 @@ imap_conn_stream_note(struct imap_conn *c, uint64_t left, uint64_t size)
         c->stream_first_size = size;
         /* from here the browser sets the pace; each read keeps its own */
         if (c->stream_paced)
-            net_conn_limit_total(c->net, 0);
+            net_conn_limit_paced(c->net, c->command_timeout_us,
+                                 LIM_PACED_FLOOR);
     }
 }
 
@@ -617,7 +618,8 @@ imap_conn_stream_paced(struct imap_conn *c)
         return;
     c->stream_paced = true;
     if (c->stream_literals > 0) /* already flowing */
-        net_conn_limit_total(c->net, 0);
+        net_conn_limit_paced(c->net, c->command_timeout_us,
+                             LIM_PACED_FLOOR);
 }
 
 int

@@ -34,6 +34,9 @@ struct net_conn {
     char failure[256]; /* the error that broke it, repeated to later calls */
     /* net_conn_limit_total: when what follows must be done (0: no limit) */
     int64_t total_end_us, total_span_us;
+    /* net_conn_limit_paced: each window_us of waiting brings min_bytes */
+    int64_t paced_window_us, paced_waited_us;
+    size_t paced_min_bytes, paced_bytes;
 };
 
 /* ------------------------------------------------------------------ */
@@ -668,6 +671,56 @@ net_conn_start_tls(struct net_conn *c, const struct net_tls_opts *opts,
 /* Read and write                                                      */
 /* ------------------------------------------------------------------ */
 
+/* net_conn_limit_paced's count: n bytes came. */
+static ssize_t
+net_conn_paced_got(struct net_conn *c, ssize_t n)
+{
+    if (c->paced_window_us != 0)
+        c->paced_bytes += (size_t)n;
+    return n;
+}
+
+/* Waits for the peer as net_conn_wait does, counting the wait against
+ * net_conn_limit_paced's window: a window of waiting that brought too few
+ * bytes is ERR_TIMEOUT; one that brought enough starts the next. */
+static int
+net_conn_wait_paced(struct net_conn *c, short events, int64_t start_us,
+                    int64_t deadline_us, struct err *err)
+{
+    if (c->paced_window_us == 0)
+        return net_conn_wait(c, events, "read from", start_us, deadline_us,
+                             err);
+    for (;;) {
+        int64_t now = g_get_monotonic_time();
+        int64_t window_end = now + c->paced_window_us - c->paced_waited_us;
+        struct err werr = {0};
+        char span[32];
+        int rc;
+
+        if (deadline_us <= window_end) {
+            rc = net_conn_wait(c, events, "read from", start_us,
+                               deadline_us, err);
+            c->paced_waited_us += g_get_monotonic_time() - now;
+            return rc;
+        }
+        rc = net_conn_wait(c, events, "read from", start_us, window_end,
+                           &werr);
+        c->paced_waited_us += g_get_monotonic_time() - now;
+        if (rc == 0)
+            return 0; /* what comes counts: the next wait judges */
+        if (c->paced_bytes < c->paced_min_bytes) {
+            err_set(err, ERR_TIMEOUT, "read from %s: %zu bytes in %s of "
+                    "waiting, under the %zu a download needs", c->peer,
+                    c->paced_bytes,
+                    net_conn_span(span, sizeof(span), c->paced_window_us),
+                    c->paced_min_bytes);
+            return -1;
+        }
+        c->paced_waited_us = 0; /* well fed: the next window */
+        c->paced_bytes = 0;
+    }
+}
+
 ssize_t
 net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
               struct err *err)
@@ -691,7 +744,7 @@ net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
             errno = 0;
             r = SSL_read(c->ssl, buf, (int)max);
             if (r > 0)
-                return r;
+                return net_conn_paced_got(c, r);
             saved_errno = errno;
             e = SSL_get_error(c->ssl, r);
             if (e == SSL_ERROR_WANT_WRITE) {
@@ -708,7 +761,7 @@ net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
             ssize_t n = recv(c->fd, buf, max, 0);
 
             if (n > 0)
-                return n;
+                return net_conn_paced_got(c, n);
             if (n == 0)
                 return net_conn_fail(c, err, ERR_CONN,
                                      "connection closed by %s", c->peer);
@@ -719,8 +772,7 @@ net_conn_read(struct net_conn *c, void *buf, size_t max, int64_t deadline_us,
                                      c->peer, g_strerror(errno));
         }
         /* a read timeout leaves the stream intact: not broken */
-        if (net_conn_wait(c, ev, "read from", start_us, deadline_us,
-                          err) < 0)
+        if (net_conn_wait_paced(c, ev, start_us, deadline_us, err) < 0)
             return -1;
     }
 }
@@ -796,6 +848,17 @@ net_conn_limit_total(struct net_conn *c, int64_t span_us)
 {
     c->total_span_us = span_us > 0 ? span_us : 0;
     c->total_end_us = span_us > 0 ? g_get_monotonic_time() + span_us : 0;
+    c->paced_window_us = 0;
+}
+
+void
+net_conn_limit_paced(struct net_conn *c, int64_t window_us, size_t min_bytes)
+{
+    net_conn_limit_total(c, 0);
+    c->paced_window_us = window_us > 0 ? window_us : 0;
+    c->paced_min_bytes = min_bytes;
+    c->paced_waited_us = 0;
+    c->paced_bytes = 0;
 }
 
 bool

@@ -100,9 +100,18 @@ ATTR_NODISCARD int net_conn_write_all(struct net_conn *c, const void *data,
  * done within span_us, whatever each call's own deadline: a peer that
  * answers a byte at a time, each one just within the read timeout, cannot
  * hold the caller for ever. Such a timeout reads "read from HOST:PORT: no
- * complete reply within N s in all". 0 lifts the limit (a download that
- * the browser paces). Replaces any limit set before. */
+ * complete reply within N s in all". 0 lifts the limit. Replaces any
+ * limit set before, net_conn_limit_paced's too. */
 void net_conn_limit_total(struct net_conn *c, int64_t span_us);
+
+/* A download the browser paces, from now on: no total limit (the browser
+ * may take its time), but every window_us spent waiting for the peer must
+ * bring min_bytes, so a peer that sends a byte now and then, each within
+ * the read timeout, cannot hold the caller for ever either. Time spent
+ * between reads does not count. window_us 0: no floor. Lifted by the next
+ * net_conn_limit_total. */
+void net_conn_limit_paced(struct net_conn *c, int64_t window_us,
+                          size_t min_bytes);
 
 /* True when the peer has closed the connection, sent bytes nobody asked
  * for yet, or the connection is broken; false on a healthy idle

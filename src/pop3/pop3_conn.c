@@ -803,7 +803,8 @@ void
 pop3_conn_retr_paced(struct pop3_conn *c)
 {
     if (c->streaming) /* else it ended already */
-        net_conn_limit_total(c->net, 0);
+        net_conn_limit_paced(c->net, c->command_timeout_us,
+                             LIM_PACED_FLOOR);
 }
 
 ssize_t

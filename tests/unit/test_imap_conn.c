@@ -109,16 +109,52 @@ test_a_stream_read_into_memory_keeps_the_limit(void **state)
     g_free(fake_finish(&f));
 }
 
-/* A download the browser paces: the same slow literal gets through, and
- * the next command has its limit again. */
+/* A download the browser paces: a browser slower than command_timeout
+ * keeps it (the time between reads does not count), and the next command
+ * has its limit again. */
 static void
 test_a_paced_stream_gets_through_and_the_next_command_is_limited(
     void **state)
 {
     static const char *const script[] = {
-        GREETING, LOGIN_OK, FETCH_DRIPPED,
+        GREETING, LOGIN_OK,
+        "* 1 FETCH (UID 1 BODY[1] {20}\r\n0123456789abcdefghij)\r\n"
+        "p2 OK done\r\n",
         FAKE_DRIP "* OK slow\r\n* OK slower\r\np3 OK done\r\n", /* NOOP */
     };
+    struct fake f;
+    struct imap_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
+    struct err err = {0};
+    GString *got = g_string_new(NULL);
+    char buf[6];
+    ssize_t n;
+
+    (void)state;
+    assert_int_equal(imap_conn_stream_begin(c, fetch_cmd(c), &err), 0);
+    imap_conn_stream_paced(c);
+    do {
+        g_usleep(300 * 1000); /* 1.2 s in all: past command_timeout */
+        n = imap_conn_stream_read(c, buf, sizeof(buf), &err);
+        if (n > 0)
+            g_string_append_len(got, buf, n);
+    } while (n > 0);
+    if (n < 0)
+        fail_msg("paced stream: %s", err.msg);
+    assert_string_equal(got->str, "0123456789abcdefghij");
+    assert_int_equal(
+        imap_conn_run(c, imap_conn_cmd_new(c, "NOOP"), NULL, NULL, &err), -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    g_string_free(got, TRUE);
+    imap_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+/* ... but a server that drips the literal is cut once it has kept the
+ * download waiting a command_timeout for under LIM_PACED_FLOOR. */
+static void
+test_a_paced_stream_that_drips_is_cut(void **state)
+{
+    static const char *const script[] = {GREETING, LOGIN_OK, FETCH_DRIPPED};
     struct fake f;
     struct imap_conn *c = open_logged_in(&f, script, G_N_ELEMENTS(script));
     struct err err = {0};
@@ -127,12 +163,10 @@ test_a_paced_stream_gets_through_and_the_next_command_is_limited(
     (void)state;
     assert_int_equal(imap_conn_stream_begin(c, fetch_cmd(c), &err), 0);
     imap_conn_stream_paced(c);
-    if (read_all(c, got, &err) < 0)
-        fail_msg("paced stream: %s", err.msg);
-    assert_string_equal(got->str, "0123456789abcdefghij");
-    assert_int_equal(
-        imap_conn_run(c, imap_conn_cmd_new(c, "NOOP"), NULL, NULL, &err), -1);
+    assert_int_equal(read_all(c, got, &err), -1);
     assert_int_equal(err.kind, ERR_TIMEOUT);
+    if (strstr(err.msg, "of waiting, under the 16384") == NULL)
+        fail_msg("%s", err.msg);
     g_string_free(got, TRUE);
     imap_conn_close(&c);
     g_free(fake_finish(&f));
@@ -197,6 +231,7 @@ main(void)
         cmocka_unit_test(test_a_stream_read_into_memory_keeps_the_limit),
         cmocka_unit_test(
             test_a_paced_stream_gets_through_and_the_next_command_is_limited),
+        cmocka_unit_test(test_a_paced_stream_that_drips_is_cut),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1094,6 +1094,32 @@ test_lifted_total_limit_lets_a_slow_reply_through(void **state)
     net_conn_free(&c);
 }
 
+/* A paced download: the time the caller spends between reads is free, the
+ * time it waits for a dripping peer is not. */
+static void
+test_paced_limit_counts_only_the_waiting(void **state)
+{
+    struct net_conn *c = connect_ok("localhost", T.plain.port);
+    struct err err = {0};
+    char buf[64];
+    int64_t end;
+
+    (void)state;
+    net_conn_limit_paced(c, 300 * MS, 8);
+    write_ok(c, "slow reader\r\n");
+    g_usleep(500 * 1000); /* a browser taking its time */
+    assert_int_equal(read_line_slowly(c, buf, sizeof(buf), &err), 13);
+    net_conn_limit_paced(c, 300 * MS, 8);
+    end = g_get_monotonic_time() + 300 * MS;
+    write_ok(c, "DRIP\r\n"); /* a byte every 100 ms: 3 in the window */
+    assert_int_equal(read_line_slowly(c, buf, sizeof(buf), &err), -1);
+    assert_at_deadline(end);
+    assert_err(&err, ERR_TIMEOUT, "read from localhost:");
+    if (strstr(err.msg, "in 0.3 s of waiting, under the 8") == NULL)
+        fail_msg("%s", err.msg);
+    net_conn_free(&c);
+}
+
 static void
 test_tls_handshake_times_out_against_a_mute_server(void **state)
 {
@@ -1250,6 +1276,7 @@ main(void)
         T_(test_read_times_out_at_the_deadline_and_stays_usable),
         T_(test_total_limit_stops_a_server_that_drips),
         T_(test_lifted_total_limit_lets_a_slow_reply_through),
+        T_(test_paced_limit_counts_only_the_waiting),
         T_(test_tls_handshake_times_out_against_a_mute_server),
         T_(test_server_close_is_conn_closed),
         T_(test_is_readable_on_idle_data_and_close),

@@ -935,32 +935,69 @@ test_a_reply_that_drips_past_command_timeout_is_a_timeout(void **state)
     g_free(fake_finish(&f));
 }
 
-/* A download the browser paces: the same slow body gets through. */
+/* A download the browser paces: a browser slower than command_timeout
+ * keeps it, for the time between reads does not count. */
 static void
 test_a_paced_retr_is_not_held_to_command_timeout(void **state)
 {
     static const char *const script[] = {
         LOGIN_SCRIPT,
-        "+OK\r\n" FAKE_DRIP "Subject: hi\r\n\r\n.\r\n", /* RETR */
+        "+OK\r\nSubject: hi\r\n\r\nbody\r\n.\r\n", /* RETR */
         "+OK bye\r\n",
     };
     struct fake f;
     struct pop3_conn *c;
     struct err err = {0};
     GString *got = g_string_new(NULL);
-    char buf[256];
+    char buf[6];
     ssize_t n;
 
     (void)state;
     c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 1);
     assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
     pop3_conn_retr_paced(c);
-    while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
-        g_string_append_len(got, buf, n);
+    do {
+        g_usleep(300 * 1000); /* 1.2 s in all: past command_timeout */
+        n = pop3_conn_retr_read(c, buf, sizeof(buf), &err);
+        if (n > 0)
+            g_string_append_len(got, buf, n);
+    } while (n > 0);
     if (n < 0)
         fail_msg("RETR: %s", err.msg);
-    assert_string_equal(got->str, "Subject: hi\r\n\r\n");
+    assert_string_equal(got->str, "Subject: hi\r\n\r\nbody\r\n");
     g_string_free(got, TRUE);
+    pop3_conn_close(&c);
+    g_free(fake_finish(&f));
+}
+
+/* ... but a server that drips keeps it waiting: under LIM_PACED_FLOOR in
+ * a command_timeout of waiting is the end of it. */
+static void
+test_a_paced_retr_that_drips_is_cut(void **state)
+{
+    static const char *const script[] = {
+        LOGIN_SCRIPT,
+        "+OK\r\n" FAKE_DRIP "Subject: hi\r\n\r\n.\r\n", /* RETR: 1.9 s */
+    };
+    struct fake f;
+    struct pop3_conn *c;
+    struct err err = {0};
+    char buf[256];
+    ssize_t n;
+    int64_t start;
+
+    (void)state;
+    c = open_logged_in_timed(&f, script, G_N_ELEMENTS(script), 1);
+    assert_int_equal(pop3_conn_retr_begin(c, 1, 0, &err), 0);
+    pop3_conn_retr_paced(c);
+    start = g_get_monotonic_time();
+    while ((n = pop3_conn_retr_read(c, buf, sizeof(buf), &err)) > 0)
+        ;
+    assert_int_equal(n, -1);
+    assert_int_equal(err.kind, ERR_TIMEOUT);
+    if (strstr(err.msg, "of waiting, under the 16384") == NULL)
+        fail_msg("%s", err.msg);
+    assert_true(g_get_monotonic_time() - start < 1800 * 1000);
     pop3_conn_close(&c);
     g_free(fake_finish(&f));
 }
@@ -1089,6 +1126,7 @@ main(void)
         cmocka_unit_test(
             test_a_reply_that_drips_past_command_timeout_is_a_timeout),
         cmocka_unit_test(test_a_paced_retr_is_not_held_to_command_timeout),
+        cmocka_unit_test(test_a_paced_retr_that_drips_is_cut),
         cmocka_unit_test(
             test_hang_up_in_the_middle_of_retr_is_a_connection_error),
         cmocka_unit_test(
