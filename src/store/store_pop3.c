@@ -515,18 +515,14 @@ p3_retrieve(struct store_pop3 *sp, const struct p3msg *m, struct err *err)
 }
 
 /* A message over max_message_size, which RETR would have to hold whole:
- * its header block alone (TOP n 0), as a message without a body, marked
- * partial. The source still streams (store_pop3_stream_open). */
+ * its header block alone (TOP n 0), ended so that nothing reads as a
+ * body, in a. The source still streams (store_pop3_stream_open). */
 static int
 p3_message_head(struct store_pop3 *sp, const struct p3msg *m,
-                bool with_headers, struct arena *a, struct store_message *out,
+                struct arena *a, const void **data_out, gsize *len_out,
                 struct err *err)
 {
     GString *hdr = g_string_new(NULL);
-    struct mime_msg *mm;
-    const struct mime_part *parts;
-    char *block;
-    size_t len;
 
     if (p3_header_block(sp, m, hdr, err) < 0) {
         g_string_free(hdr, TRUE);
@@ -539,26 +535,12 @@ p3_message_head(struct store_pop3 *sp, const struct p3msg *m,
         }
         return -1;
     }
-    /* the blank line that ends the block, so nothing reads as a body */
     if (hdr->len > 0 && hdr->str[hdr->len - 1] != '\n')
         g_string_append(hdr, "\r\n");
     g_string_append(hdr, "\r\n");
-    len = hdr->len;
-    block = arena_strndup(a, hdr->str, len);
+    *len_out = hdr->len;
+    *data_out = arena_strndup(a, hdr->str, hdr->len);
     g_string_free(hdr, TRUE);
-    if (mime_msg_parse(a, block, len, &mm, err) < 0)
-        return -1;
-    out->folder = "INBOX";
-    out->id = arena_strdup(a, m->uid);
-    out->env = *mime_msg_envelope(mm);
-    parts = mime_msg_parts(mm, &out->n_parts);
-    out->parts = (struct mime_part *)parts;
-    out->size = m->size;
-    out->partial = true;
-    out->seen = true;
-    p3memo_mark_seen(sp, m->uid);
-    if (with_headers)
-        mime_msg_headers(mm, &out->headers, &out->headers_len);
     return 0;
 }
 
@@ -578,13 +560,17 @@ store_pop3_message_get(struct store *st, const char *folder, const char *id,
     memset(out, 0, sizeof(*out));
     if (m == NULL)
         return -1;
-    if (m->size > sp->max_message)
-        return p3_message_head(sp, m, with_headers, a, out, err);
-    raw = p3_retrieve(sp, m, err);
-    if (raw == NULL)
-        return -1;
-    arena_defer(a, p3_bytes_unref, raw); /* mm points into it */
-    data = g_bytes_get_data(raw, &len);
+    if (m->size > sp->max_message) {
+        if (p3_message_head(sp, m, a, &data, &len, err) < 0)
+            return -1;
+        out->partial = true;
+    } else {
+        raw = p3_retrieve(sp, m, err);
+        if (raw == NULL)
+            return -1;
+        arena_defer(a, p3_bytes_unref, raw); /* mm points into it */
+        data = g_bytes_get_data(raw, &len);
+    }
     if (mime_msg_parse(a, data, len, &mm, err) < 0)
         return -1;
     out->folder = "INBOX";
@@ -592,7 +578,7 @@ store_pop3_message_get(struct store *st, const char *folder, const char *id,
     out->env = *mime_msg_envelope(mm);
     parts = mime_msg_parts(mm, &out->n_parts);
     out->parts = (struct mime_part *)parts;
-    out->size = len;
+    out->size = out->partial ? m->size : len;
     /* opened now: the list shows it read from here on (for the session;
      * POP3 keeps no flags on the server) */
     out->seen = true;
