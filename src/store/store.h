@@ -123,13 +123,14 @@ struct store_message {
     struct mime_envelope env;
     bool seen, flagged, answered, draft;
     uint64_t size;
-    struct mime_part *parts;   /* pre-order; parts[0] is the root */
+    struct mime_part *parts;   /* pre-order; parts[0] is the root (none
+                                * when partial) */
     size_t n_parts;
     const char *headers;       /* the raw header block, when asked for */
     size_t headers_len;
     bool partial;              /* only the header block was read (a POP3
-                                * message over max_message_size): parts
-                                * holds the root alone, size is the whole */
+                                * message over max_message_size): no
+                                * parts (n_parts 0), size is the whole */
 };
 
 enum store_flag {

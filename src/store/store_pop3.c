@@ -578,7 +578,13 @@ store_pop3_message_get(struct store *st, const char *folder, const char *id,
     out->env = *mime_msg_envelope(mm);
     parts = mime_msg_parts(mm, &out->n_parts);
     out->parts = (struct mime_part *)parts;
-    out->size = out->partial ? m->size : len;
+    out->size = len;
+    if (out->partial) {
+        /* no body was read: nothing to show or offer but the source */
+        out->parts = NULL;
+        out->n_parts = 0;
+        out->size = m->size;
+    }
     /* opened now: the list shows it read from here on (for the session;
      * POP3 keeps no flags on the server) */
     out->seen = true;

@@ -175,9 +175,7 @@ original_run(struct request *req, struct store *st, void *vctx,
 
     if (store_message_get(st, o->folder, o->uid, true, req->arena, &o->m,
                           err) < 0 ||
-        /* a partial message (headers only) has no text to quote */
-        mime_plan_make(o->m.parts, o->m.partial ? 0 : o->m.n_parts, true,
-                       &o->plan, err) < 0)
+        mime_plan_make(o->m.parts, o->m.n_parts, true, &o->plan, err) < 0)
         return -1;
     for (size_t i = 0; i < o->plan.n_show && o->text == NULL; i++) {
         const struct mime_part *p = &o->m.parts[o->plan.show[i].part];

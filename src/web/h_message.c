@@ -442,10 +442,8 @@ msg_run_fn(struct request *req, struct store *st, void *vctx,
      * registered once, for the plan of the last try */
     if (r->plan_deferred)
         mime_plan_clear(&r->plan);
-    /* a partial message has no parts to show or offer: only its source,
-     * which streams, holds them */
-    if (mime_plan_make(r->m.parts, r->m.partial ? 0 : r->m.n_parts,
-                       r->q->plain, &r->plan, err) < 0)
+    if (mime_plan_make(r->m.parts, r->m.n_parts, r->q->plain, &r->plan,
+                       err) < 0)
         return -1;
     if (!r->plan_deferred)
         arena_defer(req->arena, msg_plan_clear, &r->plan);
